@@ -29,6 +29,12 @@ public static class SharedFixtures
             ? path
             : null;
 
+    /// <summary>Why a fixture test is skipped (absent fixture, not CI), or null to run it.</summary>
+    internal static string? SkipReason(string[] parts) =>
+        !IsCi && TryPath(parts) is null
+            ? $"shared fixture absent: {System.IO.Path.Combine([SharedRoot ?? "../shared", .. parts])} (set CI=true to fail instead)"
+            : null;
+
     /// <summary>
     /// The full path of a shared fixture, e.g. <c>Path("fixtures", "seqcls-model", "model.safetensors")</c>.
     /// Throws (failing the test) with the missing path in the message when it is absent.
@@ -46,9 +52,12 @@ public static class SharedFixtures
 public sealed class FixtureFactAttribute : FactAttribute
 {
     /// <param name="parts">The fixture the test needs, relative to the shared folder (default: the shared folder itself).</param>
-    public FixtureFactAttribute(params string[] parts)
-    {
-        if (!SharedFixtures.IsCi && SharedFixtures.TryPath(parts) is null)
-            Skip = $"shared fixture absent: {System.IO.Path.Combine([SharedFixtures.SharedRoot ?? "../shared", .. parts])} (set CI=true to fail instead)";
-    }
+    public FixtureFactAttribute(params string[] parts) => Skip = SharedFixtures.SkipReason(parts);
+}
+
+/// <summary>The <see cref="TheoryAttribute"/> twin of <see cref="FixtureFactAttribute"/>.</summary>
+public sealed class FixtureTheoryAttribute : TheoryAttribute
+{
+    /// <param name="parts">The fixture the test needs, relative to the shared folder (default: the shared folder itself).</param>
+    public FixtureTheoryAttribute(params string[] parts) => Skip = SharedFixtures.SkipReason(parts);
 }

@@ -133,7 +133,7 @@ public class BertModelTester
             using (var file = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors")))
             {
                 Assert.Equal(model.state_dict().Keys.Order(), file.Names.Order());
-                Assert.Equal("pt", file.Metadata["format"]);
+                Assert.Equal("pt", file.Metadata!["format"]);
             }
             var config = BertConfig.FromPretrained(folder);
             Assert.Equal(["BertForSequenceClassification"], config.Architectures!);
@@ -146,7 +146,7 @@ public class BertModelTester
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var (ids, mask, types) = Inputs();
-            Assert.True(TensorAssert.Identical(model.forward(ids, mask, types).Logits, loaded.forward(ids, mask, types).Logits));
+            TensorAssert.Identical(model.forward(ids, mask, types).Logits, loaded.forward(ids, mask, types).Logits);
         }
         finally
         {

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using FineTuning.Models;
-using static FineTuning.Tests.Models.TensorAssert;
+using static FineTuning.Tests.TensorAssert;
 using static TorchSharp.torch;
 
 namespace FineTuning.Tests.Models.Bert;

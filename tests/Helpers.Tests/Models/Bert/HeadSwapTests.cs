@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using FineTuning.Models;
 using FineTuning.Models.Bert;
 using FineTuning.SafeTensors;
-using static FineTuning.Tests.Models.TensorAssert;
+using static FineTuning.Tests.TensorAssert;
 using static TorchSharp.torch;
 
 namespace FineTuning.Tests.Models.Bert;
@@ -76,7 +76,7 @@ public class HeadSwapTests
         foreach (var name in hf.Names.Where(n => !n.EndsWith("position_ids")))
         {
             using var theirs = hf.Load(name);
-            Assert.True(TensorAssert.Identical(ours[name], theirs), $"{name} differs from HF's head-swapped model");
+            TensorAssert.Identical(theirs, ours[name], $"{name} differs from HF's head-swapped model");
         }
         Assert.Equal(hf.Names.Count(n => !n.EndsWith("position_ids")), ours.Count);
         Assert.True(ours["classifier.bias"].eq(0).all().item<bool>());
@@ -90,7 +90,7 @@ public class HeadSwapTests
         manual_seed(42);
         using var legacy = AutoModelForSequenceClassification.FromPretrained(Fixture("pretrained-tiny-legacy"), numLabels: 2);
         foreach (var (name, t) in current.state_dict())
-            Assert.True(TensorAssert.Identical(legacy.state_dict()[name], t), $"{name} differs when loaded from legacy names");
+            TensorAssert.Identical(t, legacy.state_dict()[name], $"{name} differs when loaded from legacy names");
 
         var renamed = legacy.LoadingInfo!.RenamedKeys;
         Assert.Equal(12, renamed.Count); // 6 LayerNorms (embeddings, 2 per layer x 2, cls transform) x gamma/beta
@@ -121,7 +121,7 @@ public class HeadSwapTests
             Assert.Equal(["classifier.weight", "classifier.bias"], model.LoadingInfo!.MissingKeys.OrderDescending());
             Assert.Empty(model.LoadingInfo.UnexpectedKeys);
             foreach (var (name, t) in body.state_dict())
-                Assert.True(TensorAssert.Identical(model.state_dict()["bert." + name], t), name);
+                TensorAssert.Identical(t, model.state_dict()["bert." + name], name);
         }
         finally
         {

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using static TorchSharp.torch;
 
-namespace FineTuning.Tests.Models;
+namespace FineTuning.Tests;
 
-/// <summary>numpy.allclose-style comparisons of tensors with reference numbers, with a message that says where.</summary>
+/// <summary>Tensor comparisons for tests: exact (bytes) and numpy.allclose-style against reference numbers,
+/// with messages that say where.</summary>
 internal static class TensorAssert
 {
     /// <summary>|actual - expected| ≤ atol + rtol·|expected| everywhere; reports the worst element.</summary>
@@ -20,9 +21,15 @@ internal static class TensorAssert
         Assert.True(at < 0, at < 0 ? "" : $"{what}: element {at} is {got[at]:R}, expected {expected[at]:R} (rtol {rtol}, atol {atol})");
     }
 
-    /// <summary>Same shape, dtype and every element bit-equal (torch.equal).</summary>
-    public static bool Identical(Tensor a, Tensor b)
-        => a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
+    /// <summary>Same dtype, same shape, same bytes: exact equality, NaN payloads and signed zeros included.</summary>
+    public static void Identical(Tensor expected, Tensor actual, string? name = null)
+    {
+        Assert.True(expected.dtype == actual.dtype, $"{name}: dtype {actual.dtype}, expected {expected.dtype}");
+        Assert.Equal(expected.shape, actual.shape);
+        using var e = expected.contiguous();
+        using var a = actual.contiguous();
+        Assert.True(e.numel() == 0 || e.bytes.SequenceEqual(a.bytes), $"{name}: values differ");
+    }
 
     /// <summary>Flattens a JSON number or (nested) array of numbers in row-major order.</summary>
     public static float[] Floats(JsonElement e)
