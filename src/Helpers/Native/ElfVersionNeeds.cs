@@ -191,7 +191,15 @@ namespace FineTuning.Native
             if (systemLibStdCxx is null)
                 return $"{library}: no system libstdc++ found; left unchanged.";
             if (!WouldFailToLoad(library, version, systemLibStdCxx))
-                return $"{library}: loads as is ({systemLibStdCxx} defines {version}, or the need is already weak); left unchanged.";
+            {
+                bool needed = false, weak = false;
+                foreach (var need in ReadNeeds(library))
+                    if (need.Version == version) { needed = true; weak |= need.IsWeak; }
+                var why = !needed ? $"it does not need {version}"
+                        : weak ? $"its {version} need is already weak"
+                        : $"{systemLibStdCxx} defines {version}";
+                return $"{library}: loads as is ({why}); left unchanged.";
+            }
             return MarkWeak(library, version)
                 ? $"{library}: marked the {version} version need weak ({systemLibStdCxx} lacks it)."
                 : $"{library}: nothing to change.";
