@@ -5,40 +5,9 @@ namespace FineTuning.Tests.Models.Bert;
 
 public class BertConfigTests
 {
-    // ---- Shared fixture files: a minimal private helper (to be unified with SharedFixtures.cs later) ------------
-
-    static string? FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln"))) return dir.FullName;
-        return null;
-    }
-
-    static string SharedPath(string relative) =>
-        Path.GetFullPath(Path.Combine(FindRepoRoot() ?? AppContext.BaseDirectory, "..", "shared", relative));
-
-    static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Skips when the shared file is absent, unless CI=true: then the test runs and fails naming it.</summary>
-    sealed class SharedFileFactAttribute : FactAttribute
-    {
-        public SharedFileFactAttribute(string relative)
-        {
-            var path = SharedPath(relative);
-            if (!File.Exists(path) && !InCi) Skip = $"shared fixture absent: {path}";
-        }
-    }
-
-    static string RequireShared(string relative)
-    {
-        var path = SharedPath(relative);
-        if (!File.Exists(path)) Assert.Fail($"shared fixture missing (CI=true): {path}");
-        return path;
-    }
-
-    const string PretrainedTiny = "fixtures/pretrained-tiny/config.json";
-    const string SeqClsModel = "fixtures/seqcls-model/config.json";
-    const string BertTinyAsset = "assets/bert-tiny/config.json";
+    static readonly string[] PretrainedTiny = ["fixtures", "pretrained-tiny", "config.json"];
+    static readonly string[] SeqClsModel = ["fixtures", "seqcls-model", "config.json"];
+    static readonly string[] BertTinyAsset = ["assets", "bert-tiny", "config.json"];
 
     // ---- Defaults ----------------------------------------------------------------------------------------------
 
@@ -105,10 +74,10 @@ public class BertConfigTests
 
     // ---- The shared config.json files -----------------------------------------------------------------------------
 
-    [SharedFileFact(PretrainedTiny)]
+    [FixtureFact("fixtures", "pretrained-tiny", "config.json")]
     public void Reads_Pretrained_Tiny_And_Writes_It_Back_Byte_For_Byte()
     {
-        var path = RequireShared(PretrainedTiny);
+        var path = SharedFixtures.Path(PretrainedTiny);
         var c = BertConfig.FromFile(path);
         Assert.Equal(128, c.HiddenSize);
         Assert.Equal(2, c.NumHiddenLayers);
@@ -124,10 +93,10 @@ public class BertConfigTests
         Assert.Equal(c, BertConfig.FromPretrained(Path.GetDirectoryName(path)!));
     }
 
-    [SharedFileFact(SeqClsModel)]
+    [FixtureFact("fixtures", "seqcls-model", "config.json")]
     public void Reads_SeqCls_Model_And_Writes_It_Back_Byte_For_Byte()
     {
-        var path = RequireShared(SeqClsModel);
+        var path = SharedFixtures.Path(SeqClsModel);
         var c = BertConfig.FromPretrained(Path.GetDirectoryName(path)!);
         Assert.Equal(["BertForSequenceClassification"], c.Architectures!);
         Assert.Equal("tiny-random-bert", c.NameOrPath);
@@ -137,10 +106,10 @@ public class BertConfigTests
         Assert.Equal(File.ReadAllText(path), c.ToJson());
     }
 
-    [SharedFileFact(BertTinyAsset)]
+    [FixtureFact("assets", "bert-tiny", "config.json")]
     public void Reads_Bert_Tiny_Asset_Without_Architectures()
     {
-        var path = RequireShared(BertTinyAsset);
+        var path = SharedFixtures.Path(BertTinyAsset);
         var c = BertConfig.FromFile(path);
         Assert.Null(c.Architectures);
         Assert.Equal("bert", c.ModelType);
