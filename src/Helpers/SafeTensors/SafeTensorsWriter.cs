@@ -99,7 +99,7 @@ public static class SafeTensorsWriter
             written.Add(shardPath);
             foreach (var e in shards[i]) weightMap[e.Name] = fileName;
         }
-        var indexJson = PythonJson.Index(totalBytes, weightMap);
+        var indexJson = ShardIndexJson.Index(totalBytes, weightMap);
         WriteAtomically(indexPath, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(indexJson)));
         written.Add(indexPath);
         RemoveStale(folder, baseName, keep: written.Select(Path.GetFileName).ToHashSet()!, staleIndex: null);

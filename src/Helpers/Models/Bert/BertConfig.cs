@@ -274,16 +274,16 @@ public sealed record BertConfig
 
         void Probability(string field, double value)
         {
-            if (!(value >= 0 && value <= 1)) Fail(field, $"{field} must be a probability in [0, 1], got {Py(value)}");
+            if (!(value >= 0 && value <= 1)) Fail(field, $"{field} must be a probability in [0, 1], got {PythonJson.Float(value)}");
         }
         Probability("hidden_dropout_prob", HiddenDropoutProb);
         Probability("attention_probs_dropout_prob", AttentionProbsDropoutProb);
         if (ClassifierDropout is { } classifierDropout) Probability("classifier_dropout", classifierDropout);
 
         if (!(LayerNormEps > 0) || double.IsInfinity(LayerNormEps))
-            Fail("layer_norm_eps", $"layer_norm_eps must be a positive number, got {Py(LayerNormEps)}");
+            Fail("layer_norm_eps", $"layer_norm_eps must be a positive number, got {PythonJson.Float(LayerNormEps)}");
         if (!(InitializerRange >= 0) || double.IsInfinity(InitializerRange))
-            Fail("initializer_range", $"initializer_range must be a finite number >= 0, got {Py(InitializerRange)}");
+            Fail("initializer_range", $"initializer_range must be a finite number >= 0, got {PythonJson.Float(InitializerRange)}");
 
         if (PadTokenId is { } pad && (pad < 0 || pad >= VocabSize))
             Fail("pad_token_id", $"pad_token_id {pad} is outside [0, vocab_size) = [0, {VocabSize})");
@@ -448,7 +448,7 @@ public sealed record BertConfig
 
         int ParseInt(string field, JsonElement e, string expected)
         {
-            if (e.ValueKind != JsonValueKind.Number || !IsIntegerLiteral(e.GetRawText()))
+            if (e.ValueKind != JsonValueKind.Number || !PythonJson.IsIntegerLiteral(e.GetRawText()))
                 throw TypeError(field, expected, e);
             if (!e.TryGetInt32(out var value))
                 throw new CheckpointException(sourcePath, $"field '{field}': {e.GetRawText()} is out of the 32-bit "
@@ -511,7 +511,7 @@ public sealed record BertConfig
             var map = new Dictionary<int, string>();
             foreach (var p in e.EnumerateObject())
             {
-                if (!IsIntegerLiteral(p.Name) || !int.TryParse(p.Name, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id))
+                if (!PythonJson.IsIntegerLiteral(p.Name) || !int.TryParse(p.Name, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id))
                     throw new CheckpointException(sourcePath, $"field '{field}': key \"{p.Name}\" is not an integer "
                         + "class id (expected \"0\", \"1\", ...)", field);
                 if (p.Value.ValueKind != JsonValueKind.String)
@@ -533,18 +533,11 @@ public sealed record BertConfig
         }
     }
 
-    static bool IsIntegerLiteral(string text)
-    {
-        var digits = text.StartsWith('-') ? text.AsSpan(1) : text.AsSpan();
-        if (digits.IsEmpty) return false;
-        foreach (var c in digits) if (c is < '0' or > '9') return false;
-        return true;
-    }
 
     static string Describe(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => $"string {Truncate(e.GetRawText())}",
-        JsonValueKind.Number => IsIntegerLiteral(e.GetRawText()) ? $"integer {e.GetRawText()}" : $"number {e.GetRawText()}",
+        JsonValueKind.Number => PythonJson.IsIntegerLiteral(e.GetRawText()) ? $"integer {e.GetRawText()}" : $"number {e.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"boolean {e.GetRawText()}",
         JsonValueKind.Null => "null",
         JsonValueKind.Array => "an array",
@@ -566,7 +559,7 @@ public sealed record BertConfig
     /// </summary>
     public string ToJson()
     {
-        var fields = new Dictionary<string, Action<JsonTextWriter>>(StringComparer.Ordinal)
+        var fields = new Dictionary<string, Action<PythonJson.Writer>>(StringComparer.Ordinal)
         {
             ["vocab_size"] = w => w.Int(VocabSize),
             ["hidden_size"] = w => w.Int(HiddenSize),
@@ -588,20 +581,20 @@ public sealed record BertConfig
         };
         if (!SameMap(Id2Label, DefaultId2Label))
             fields["id2label"] = w => w.Object(Id2Label.OrderBy(p => p.Key)
-                .Select(p => (p.Key.ToString(CultureInfo.InvariantCulture), (Action<JsonTextWriter>)(w2 => w2.String(p.Value)))));
+                .Select(p => (p.Key.ToString(CultureInfo.InvariantCulture), (Action<PythonJson.Writer>)(w2 => w2.String(p.Value)))));
         if (!SameMap(Label2Id, Invert(DefaultId2Label)))
-            fields["label2id"] = w => w.Object(Label2Id.OrderBy(p => p.Key, CodePointComparer.Instance)
-                .Select(p => (p.Key, (Action<JsonTextWriter>)(w2 => w2.Int(p.Value)))));
+            fields["label2id"] = w => w.Object(Label2Id.OrderBy(p => p.Key, PythonJson.CodePointOrder)
+                .Select(p => (p.Key, (Action<PythonJson.Writer>)(w2 => w2.Int(p.Value)))));
         if (ProblemType is not null) fields["problem_type"] = w => w.String(ProblemType);
         if (Architectures is not null)
-            fields["architectures"] = w => w.Array(Architectures.Select(a => (Action<JsonTextWriter>)(w2 => w2.String(a))));
+            fields["architectures"] = w => w.Array(Architectures.Select(a => (Action<PythonJson.Writer>)(w2 => w2.String(a))));
         if (TorchDtype is not null) fields["torch_dtype"] = w => w.String(TorchDtype);
         if (TransformersVersion is not null) fields["transformers_version"] = w => w.String(TransformersVersion);
         if (!string.IsNullOrEmpty(NameOrPath)) fields["_name_or_path"] = w => w.String(NameOrPath);
         foreach (var (name, value) in Extra) fields[name] = w => w.Element(value);
 
-        var writer = new JsonTextWriter();
-        writer.Object(fields.OrderBy(f => f.Key, CodePointComparer.Instance).Select(f => (f.Key, f.Value)));
+        var writer = new PythonJson.Writer();
+        writer.Object(fields.OrderBy(f => f.Key, PythonJson.CodePointOrder).Select(f => (f.Key, f.Value)));
         return writer.ToString() + "\n";
     }
 
@@ -636,172 +629,6 @@ public sealed record BertConfig
     static bool SameMap<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> a, IReadOnlyDictionary<TKey, TValue> b)
         where TKey : notnull =>
         a.Count == b.Count && a.All(p => b.TryGetValue(p.Key, out var v) && EqualityComparer<TValue>.Default.Equals(p.Value, v));
-
-    /// <summary>Python's <c>repr(float)</c>: shortest round-trip digits, exponent form below 1e-4 or from 1e16.</summary>
-    internal static string Py(double value)
-    {
-        if (double.IsNaN(value)) return "NaN";
-        if (double.IsPositiveInfinity(value)) return "Infinity";
-        if (double.IsNegativeInfinity(value)) return "-Infinity";
-        if (value == 0) return double.IsNegative(value) ? "-0.0" : "0.0";
-
-        // "R" gives the shortest round-trip digits as d[.ddd][E±x]; take the digits and the decimal exponent.
-        var shortest = Math.Abs(value).ToString("R", CultureInfo.InvariantCulture);
-        var exponent = 0;
-        var ePos = shortest.IndexOfAny(['E', 'e']);
-        if (ePos >= 0)
-        {
-            exponent = int.Parse(shortest[(ePos + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            shortest = shortest[..ePos];
-        }
-        var dot = shortest.IndexOf('.');
-        var intPart = dot >= 0 ? shortest[..dot] : shortest;
-        var fracPart = dot >= 0 ? shortest[(dot + 1)..] : "";
-        var digits = (intPart + fracPart).TrimStart('0');
-        var leadingZeros = (intPart + fracPart).Length - digits.Length;
-        digits = digits.TrimEnd('0');
-        if (digits.Length == 0) digits = "0";
-        // value = 0.d1d2... × 10^decpt
-        var decpt = intPart.Length - leadingZeros + exponent;
-
-        var sb = new StringBuilder();
-        if (value < 0) sb.Append('-');
-        if (decpt is > -4 and <= 16)
-        {
-            if (decpt <= 0)
-                sb.Append("0.").Append('0', -decpt).Append(digits);
-            else if (digits.Length <= decpt)
-                sb.Append(digits).Append('0', decpt - digits.Length).Append(".0");
-            else
-                sb.Append(digits, 0, decpt).Append('.').Append(digits, decpt, digits.Length - decpt);
-        }
-        else
-        {
-            sb.Append(digits[0]);
-            if (digits.Length > 1) sb.Append('.').Append(digits, 1, digits.Length - 1);
-            var e = decpt - 1;
-            sb.Append('e').Append(e < 0 ? '-' : '+').Append(Math.Abs(e).ToString("00", CultureInfo.InvariantCulture));
-        }
-        return sb.ToString();
-    }
-
-    /// <summary>Orders strings by Unicode code point, as Python sorts str keys.</summary>
-    sealed class CodePointComparer : IComparer<string>
-    {
-        public static readonly CodePointComparer Instance = new();
-
-        public int Compare(string? x, string? y)
-        {
-            if (ReferenceEquals(x, y)) return 0;
-            if (x is null) return -1;
-            if (y is null) return 1;
-            var ex = x.EnumerateRunes();
-            var ey = y.EnumerateRunes();
-            while (true)
-            {
-                var hx = ex.MoveNext();
-                var hy = ey.MoveNext();
-                if (!hx || !hy) return hx.CompareTo(hy);
-                var c = ex.Current.Value.CompareTo(ey.Current.Value);
-                if (c != 0) return c;
-            }
-        }
-    }
-
-    /// <summary>Python <c>json.dumps(indent=2, sort_keys=True)</c> output (ensure_ascii, ", " / ": " separators).</summary>
-    sealed class JsonTextWriter
-    {
-        readonly StringBuilder sb = new();
-        int depth;
-
-        public override string ToString() => sb.ToString();
-
-        public void Int(int? value) => sb.Append(value is { } v ? v.ToString(CultureInfo.InvariantCulture) : "null");
-        public void Double(double? value) => sb.Append(value is { } v ? Py(v) : "null");
-        public void Bool(bool value) => sb.Append(value ? "true" : "false");
-
-        public void String(string? value)
-        {
-            if (value is null) { sb.Append("null"); return; }
-            sb.Append('"');
-            foreach (var c in value)
-            {
-                switch (c)
-                {
-                    case '"': sb.Append("\\\""); break;
-                    case '\\': sb.Append("\\\\"); break;
-                    case '\n': sb.Append("\\n"); break;
-                    case '\r': sb.Append("\\r"); break;
-                    case '\t': sb.Append("\\t"); break;
-                    case '\b': sb.Append("\\b"); break;
-                    case '\f': sb.Append("\\f"); break;
-                    default:
-                        if (c is >= ' ' and <= '~') sb.Append(c);
-                        else sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                        break;
-                }
-            }
-            sb.Append('"');
-        }
-
-        public void Object(IEnumerable<(string Key, Action<JsonTextWriter> Write)> members)
-        {
-            var list = members.ToList();
-            if (list.Count == 0) { sb.Append("{}"); return; }
-            sb.Append('{');
-            depth++;
-            for (var i = 0; i < list.Count; i++)
-            {
-                sb.Append(i == 0 ? "\n" : ",\n").Append(' ', 2 * depth);
-                String(list[i].Key);
-                sb.Append(": ");
-                list[i].Write(this);
-            }
-            depth--;
-            sb.Append('\n').Append(' ', 2 * depth).Append('}');
-        }
-
-        public void Array(IEnumerable<Action<JsonTextWriter>> items)
-        {
-            var list = items.ToList();
-            if (list.Count == 0) { sb.Append("[]"); return; }
-            sb.Append('[');
-            depth++;
-            for (var i = 0; i < list.Count; i++)
-            {
-                sb.Append(i == 0 ? "\n" : ",\n").Append(' ', 2 * depth);
-                list[i](this);
-            }
-            depth--;
-            sb.Append('\n').Append(' ', 2 * depth).Append(']');
-        }
-
-        public void Element(JsonElement e)
-        {
-            switch (e.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    // Python keeps the last of repeated keys, then sorts.
-                    var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-                    foreach (var p in e.EnumerateObject()) members[p.Name] = p.Value;
-                    Object(members.OrderBy(p => p.Key, CodePointComparer.Instance)
-                        .Select(p => (p.Key, (Action<JsonTextWriter>)(w => w.Element(p.Value)))));
-                    break;
-                case JsonValueKind.Array:
-                    Array(e.EnumerateArray().Select(item => (Action<JsonTextWriter>)(w => w.Element(item))));
-                    break;
-                case JsonValueKind.String: String(e.GetString()); break;
-                case JsonValueKind.Number:
-                    var raw = e.GetRawText();
-                    // Python reads an integer literal as int (written back verbatim) and anything else as float.
-                    sb.Append(IsIntegerLiteral(raw) ? raw : Py(double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture)));
-                    break;
-                case JsonValueKind.True: sb.Append("true"); break;
-                case JsonValueKind.False: sb.Append("false"); break;
-                default: sb.Append("null"); break;
-            }
-        }
-    }
 
     // ---- Equality ------------------------------------------------------------------------------------------------
 

@@ -190,7 +190,7 @@ public class BertConfigTests
     [InlineData(123.456, "123.456")]
     [InlineData(-2.5e-7, "-2.5e-07")]
     public void Config_Floats_Are_Written_As_Python_Repr(double value, string expected) =>
-        Assert.Equal(expected, BertConfig.Py(value));
+        Assert.Equal(expected, PythonJson.Float(value));
 
     // ---- Labels -----------------------------------------------------------------------------------------------------
 
