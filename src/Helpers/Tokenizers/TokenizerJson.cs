@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
+
+namespace FineTuning.Tokenizers;
+
+/// <summary>Typed reads of tokenizer_config.json / special_tokens_map.json fields; every problem names file and field.</summary>
+internal static class TokenizerJson
+{
+    /// <summary>HF treats model_max_length above LARGE_INTEGER (1e20; int(1e30) when unset) as "no limit"; we cut at 1e18.</summary>
+    public const decimal NoLimitThreshold = 1e18m;
+
+    /// <summary>The literal HF writes for an unlimited model_max_length (<c>int(1e30)</c>, VERY_LARGE_INTEGER).</summary>
+    public const string VeryLargeInteger = "1000000000000000019884624838656";
+
+    public static JsonElement? ReadObject(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = false });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException(path, $"expected a JSON object at the top level, found {doc.RootElement.ValueKind}");
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            // LineNumber and BytePositionInLine are 0-based.
+            throw new CheckpointException(path,
+                $"invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}", inner: e);
+        }
+    }
+
+    public static bool? Bool(JsonElement root, string key, string path, bool nullable = false)
+    {
+        if (!root.TryGetProperty(key, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Null when nullable => null,
+            _ => throw new CheckpointException(path, $"field '{key}' must be true or false{(nullable ? " or null" : "")}, found {Describe(v)}", key),
+        };
+    }
+
+    /// <summary>True when the field exists (so a null in it means "explicitly null").</summary>
+    public static bool Has(JsonElement root, string key) => root.TryGetProperty(key, out _);
+
+    public static List<string>? StringList(JsonElement root, string key, string path)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Array)
+            throw new CheckpointException(path, $"field '{key}' must be a list of strings or null, found {Describe(v)}", key);
+        var list = new List<string>();
+        foreach (var item in v.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+                throw new CheckpointException(path, $"field '{key}' must be a list of strings, found an item {Describe(item)}", key);
+            list.Add(item.GetString()!);
+        }
+        return list;
+    }
+
+    /// <summary>A special token: a string, or an AddedToken object with a "content" string.</summary>
+    public static string? Token(JsonElement root, string key, string path)
+    {
+        if (!root.TryGetProperty(key, out var v)) return null;
+        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
+            return c.GetString();
+        throw new CheckpointException(path, $"field '{key}' must be a token string (or an AddedToken object with \"content\"), found {Describe(v)}", key);
+    }
+
+    /// <summary>model_max_length: a positive number; at least 1e18 (or null) means no limit (returns null, found = true).</summary>
+    public static long? MaxLength(JsonElement root, string key, string path, out bool found)
+    {
+        found = root.TryGetProperty(key, out var v);
+        if (!found || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Number)
+            throw new CheckpointException(path, $"field '{key}' must be a number, found {Describe(v)}", key);
+        var raw = v.GetRawText();
+        decimal value;
+        if (PythonJson.IsIntegerLiteral(raw))
+            value = BigInteger.Parse(raw, CultureInfo.InvariantCulture) is var big && big >= new BigInteger(NoLimitThreshold) ? NoLimitThreshold : (decimal)big;
+        else
+        {
+            var d = v.GetDouble();
+            value = d >= (double)NoLimitThreshold ? NoLimitThreshold : (decimal)d;
+            if (value != decimal.Truncate(value))
+                throw new CheckpointException(path, $"field '{key}' must be a whole number, found {raw}", key);
+        }
+        if (value <= 0) throw new CheckpointException(path, $"field '{key}' must be positive, found {raw}", key);
+        return value >= NoLimitThreshold ? null : (long)value;
+    }
+
+    static string Describe(JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{v.GetString()}\"",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        _ => v.GetRawText(),
+    };
+}
