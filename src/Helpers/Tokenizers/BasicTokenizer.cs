@@ -38,6 +38,12 @@ public sealed class BasicTokenizer
     public List<string> Tokenize(string text, IEnumerable<string>? neverSplit = null)
     {
         var keep = neverSplit is null ? NeverSplit : new HashSet<string>(NeverSplit.Concat(neverSplit), StringComparer.Ordinal);
+        return TokenizeKeeping(text, keep);
+    }
+
+    /// <summary><see cref="Tokenize"/> with the complete set of words to keep whole (must include <see cref="NeverSplit"/>).</summary>
+    internal List<string> TokenizeKeeping(string text, IReadOnlySet<string> keep)
+    {
         text = CleanText(text);
         if (TokenizeChineseChars) text = SpaceChineseChars(text);
 
@@ -113,6 +119,7 @@ public sealed class BasicTokenizer
     /// <summary>NFD, then drop every non-spacing mark (category Mn).</summary>
     internal static string RemoveAccents(string text)
     {
+        if (System.Text.Ascii.IsValid(text)) return text;   // fast path: ASCII has no accents (and ICU calls are slow)
         var decomposed = text.Normalize(NormalizationForm.FormD);
         var sb = new StringBuilder(decomposed.Length);
         foreach (var rune in decomposed.EnumerateRunes())

@@ -22,6 +22,7 @@ public sealed class BertTokenizer
     readonly WordPiece wordPiece;
     readonly string[] specialTokens;          // all_special_tokens, longest first for matching
     readonly HashSet<int> specialIds;
+    readonly HashSet<string> keepWhole;       // never_split + special tokens, for the basic tokenizer
     bool warnedTooLong;
 
     /// <summary>A tokenizer over <paramref name="vocab"/>, with HF BertTokenizer's parameters and defaults.</summary>
@@ -51,6 +52,7 @@ public sealed class BertTokenizer
         specialTokens = new[] { unkToken, sepToken, padToken, clsToken, maskToken }.Distinct().OrderByDescending(t => t.Length).ToArray();
         specialIds = [.. specialTokens.Select(ConvertTokenToId)];
         if (doBasicTokenize) basic = new BasicTokenizer(doLowerCase, NeverSplit, tokenizeChineseChars, stripAccents);
+        keepWhole = new HashSet<string>((NeverSplit ?? []).Concat(specialTokens), StringComparer.Ordinal);
         wordPiece = new WordPiece(vocab.TokenToId, unkToken);
 
         int Require(string token, string field) => vocab.TryGetId(token, out var id) ? id
@@ -211,7 +213,7 @@ public sealed class BertTokenizer
     {
         if (text.Length == 0) return;
         if (basic is null) { wordPiece.Tokenize(text, output); return; }
-        foreach (var token in basic.Tokenize(text, specialTokens))
+        foreach (var token in basic.TokenizeKeeping(text, keepWhole))
         {
             if (basic.NeverSplit.Contains(token)) output.Add(token);
             else wordPiece.TokenizeWord(token, output);

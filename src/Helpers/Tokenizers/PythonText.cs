@@ -13,6 +13,7 @@ internal static class PythonText
     /// </summary>
     public static string Lower(string text)
     {
+        if (System.Text.Ascii.IsValid(text)) return text.ToLowerInvariant();   // fast path, same result for ASCII
         var sb = new StringBuilder(text.Length);
         foreach (var rune in text.EnumerateRunes())
         {
