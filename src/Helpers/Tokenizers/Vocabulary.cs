@@ -53,7 +53,7 @@ public sealed class Vocabulary
             throw new CheckpointException(path, $"vocabulary file is not valid UTF-8: {e.Message}", inner: e);
         }
         text = text.Replace("\r\n", "\n").Replace('\r', '\n');
-        var lines = text.Split('\n');
+        string[] lines = text.Length == 0 ? [] : text.Split('\n');
         if (text.EndsWith('\n')) lines = lines[..^1];
         if (lines.Length == 0) throw new CheckpointException(path, "vocabulary file is empty (expected one token per line)");
         return new Vocabulary(lines);
