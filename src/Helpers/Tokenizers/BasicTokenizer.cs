@@ -90,11 +90,14 @@ public sealed class BasicTokenizer
     internal static string CleanText(string text)
     {
         var sb = new StringBuilder(text.Length);
+        var i = 0;
         foreach (var rune in text.EnumerateRunes())
         {
-            if (rune.Value == 0 || rune.Value == 0xFFFD || IsControl(rune)) continue;
-            if (IsWhitespace(rune)) sb.Append(' ');
-            else sb.Append(rune.ToString());
+            var n = rune.Utf16SequenceLength;
+            if (rune.Value == 0 || rune.Value == 0xFFFD || IsControl(rune)) { }
+            else if (IsWhitespace(rune)) sb.Append(' ');
+            else sb.Append(text, i, n);
+            i += n;
         }
         return sb.ToString();
     }

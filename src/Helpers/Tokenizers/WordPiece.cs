@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace FineTuning.Tokenizers;
 
 /// <summary>
@@ -20,7 +18,12 @@ public sealed class WordPiece
         Vocab = vocab;
         UnkToken = unkToken;
         MaxInputCharsPerWord = maxInputCharsPerWord;
+        // Span lookups (no string per candidate) when the vocabulary is an ordinal Dictionary, as Vocabulary's is.
+        if (vocab is Dictionary<string, int> d && d.Comparer == StringComparer.Ordinal)
+            spanLookup = d.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>? spanLookup;
 
     public IReadOnlyDictionary<string, int> Vocab { get; }
     public string UnkToken { get; }
@@ -36,26 +39,32 @@ public sealed class WordPiece
     public void TokenizeWord(string word, List<string> output)
     {
         // UTF-16 offset of each code point, plus the end: substrings never split a surrogate pair.
-        var offsets = new List<int>(word.Length + 1);
-        for (var i = 0; i < word.Length; i += char.IsSurrogatePair(word, i) ? 2 : 1) offsets.Add(i);
-        var chars = offsets.Count;
-        offsets.Add(word.Length);
+        Span<int> offsets = word.Length < 256 ? stackalloc int[word.Length + 1] : new int[word.Length + 1];
+        var chars = 0;
+        for (var i = 0; i < word.Length; i += char.IsSurrogatePair(word, i) ? 2 : 1) offsets[chars++] = i;
+        offsets[chars] = word.Length;
         if (chars > MaxInputCharsPerWord) { output.Add(UnkToken); return; }
 
+        Span<char> buffer = word.Length < 256 ? stackalloc char[word.Length + 2] : new char[word.Length + 2];
+        buffer[0] = '#';
+        buffer[1] = '#';
         var firstPiece = output.Count;
         var start = 0;
-        var sb = new StringBuilder();
         while (start < chars)
         {
             string? found = null;
             var end = chars;
             for (; start < end; end--)
             {
-                sb.Clear();
-                if (start > 0) sb.Append("##");
-                sb.Append(word, offsets[start], offsets[end] - offsets[start]);
-                var candidate = sb.ToString();
-                if (Vocab.ContainsKey(candidate)) { found = candidate; break; }
+                var piece = word.AsSpan(offsets[start], offsets[end] - offsets[start]);
+                string? key;
+                if (start == 0) key = Lookup(piece);
+                else
+                {
+                    piece.CopyTo(buffer[2..]);
+                    key = Lookup(buffer[..(piece.Length + 2)]);
+                }
+                if (key is not null) { found = key; break; }
             }
             if (found is null)
             {
@@ -66,5 +75,12 @@ public sealed class WordPiece
             output.Add(found);
             start = end;
         }
+    }
+
+    string? Lookup(ReadOnlySpan<char> candidate)
+    {
+        if (spanLookup is { } lookup) return lookup.TryGetValue(candidate, out var key, out _) ? key : null;
+        var s = candidate.ToString();
+        return Vocab.ContainsKey(s) ? s : null;
     }
 }

@@ -113,11 +113,23 @@ public class TokenizationParityTests(ITestOutputHelper output)
         var s1 = rows.Select(r => r[3]).ToList();
         var s2 = rows.Select(r => r[4]).ToList();
         tok.Call(s1.Take(16).ToList(), s2.Take(16).ToList(), truncation: true);   // warm-up (JIT)
-        var sw = Stopwatch.StartNew();
-        var batch = tok.Call(s1, s2, truncation: true);
-        sw.Stop();
-        Assert.Equal(3668, batch.Examples);
-        output.WriteLine($"tokenized {batch.Examples} MRPC train pairs in {sw.Elapsed.TotalMilliseconds:F1} ms " +
-            $"({batch.InputIds.Sum(x => x.Length)} tokens, longest {batch.InputIds.Max(x => x.Length)})");
+        // Best of three: the wall time is noisy on a shared machine. Printed, never asserted.
+        BatchEncoding? batch = null;
+        var times = new List<double>();
+        for (var rep = 0; rep < 3; rep++)
+        {
+            var sw = Stopwatch.StartNew();
+            batch = tok.Call(s1, s2, truncation: true);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        Assert.Equal(3668, batch!.Examples);
+#if DEBUG
+        const string build = "Debug";
+#else
+        const string build = "Release";
+#endif
+        output.WriteLine($"tokenized {batch.Examples} MRPC train pairs in {times.Min():F1} ms (best of 3: " +
+            $"{string.Join(", ", times.Select(t => t.ToString("F1")))} ms; {build} build; " +
+            $"{batch.InputIds.Sum(x => x.Length)} tokens, longest {batch.InputIds.Max(x => x.Length)})");
     }
 }
