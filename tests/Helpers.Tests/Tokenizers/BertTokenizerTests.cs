@@ -68,6 +68,18 @@ public class BertTokenizerTests
     }
 
     [Fact]
+    public void Word_Length_Counts_Code_Points_Not_Utf16_Units()
+    {
+        // 60 emoji = 120 UTF-16 units but 60 code points (Python len): under the 100 limit, so split, not [UNK].
+        var tok = new BertTokenizer(Vocabulary.FromLines([.. VocabLines, "\U0001F600", "##\U0001F600"]));
+        var tokens = tok.Tokenize(string.Concat(Enumerable.Repeat("\U0001F600", 60)));
+        Assert.Equal(60, tokens.Count);
+        Assert.Equal("\U0001F600", tokens[0]);
+        Assert.Equal("##\U0001F600", tokens[59]);
+        Assert.Equal(["[UNK]"], tok.Tokenize(string.Concat(Enumerable.Repeat("\U0001F600", 101))));
+    }
+
+    [Fact]
     public void Special_Tokens_In_Text_Only_In_Exact_Case()
     {
         var tok = Tok();
