@@ -389,6 +389,8 @@ public sealed class BertTokenizer
         }
         if (strategy == TruncationStrategy.LongestFirst)
         {
+            // HF 4.26 logs this for every pair it truncates with longest_first.
+            Logging.Warning("Be aware, overflowing tokens are not returned for the setting you have chosen, i.e. sequence pairs with the 'longest_first' truncation strategy. So the returned list will always be empty even if some tokens have been removed.");
             int a = ids.Length, b = pairIds!.Length;
             for (var i = 0; i < remove; i++)
             {
