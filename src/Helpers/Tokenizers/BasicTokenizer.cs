@@ -10,7 +10,10 @@ namespace FineTuning.Tokenizers;
 /// <remarks>
 /// Ours rather than Microsoft.ML.Tokenizers' BERT pre-tokenizer, which is not HF-identical: it drops
 /// <c>$ + = &lt; &gt; ^ | ~</c> and emoji, glues words across \n and \t, and keeps accents.
-/// Text is processed by code point (runes), as Python iterates a <c>str</c>.
+/// Text is processed by code point (runes), as Python iterates a <c>str</c>. Lower-casing is Python's
+/// <c>str.lower()</c> one code point at a time (see <see cref="PythonText.Lower"/>), which is what the text has been
+/// through inside <see cref="BertTokenizer"/>; used alone on a whole word, HF would also apply the final-sigma rule
+/// (word-final Σ → ς), which this class does not.
 /// </remarks>
 public sealed class BasicTokenizer
 {
