@@ -177,7 +177,8 @@ public sealed class Dataset
         CheckColumns(remove);
         Dictionary<string, IList>? outputs = null;
         int produced = 0;
-        for (int start = 0; start < Count; start += batchSize)
+        int start = 0;
+        do // at least once: an empty dataset still gets the new columns (HF calls fn on an empty batch too)
         {
             int n = Math.Min(batchSize, Count - start);
             var result = fn(new DatasetBatch(this, start, n));
@@ -206,7 +207,9 @@ public sealed class Dataset
             if (result.Count != outputs.Count)
                 throw new ArgumentException($"Map: the batch at row {start} returned {result.Count} columns, the first batch {outputs.Count}");
             produced += batchRows ?? n;
+            start += batchSize;
         }
+        while (start < Count);
         return WithColumns(outputs ?? new Dictionary<string, IList>(), remove, produced);
     }
 

@@ -75,7 +75,7 @@ public sealed class DatasetFormatErrorTests : IDisposable
     {
         var bytes = new System.Text.UTF8Encoding(false).GetBytes(MrpcHeader + "1\t1\t2\tA\tB\n1\t1\t2\tcaf").Concat(new byte[] { 0xE9, (byte)'\t', (byte)'x', (byte)'\n' }).ToArray();
         var file = tmp.WriteBytes("train.tsv", bytes);
-        Assert.Contains("invalid UTF-8", Located(() => Mrpc(), file, 3).Message);
+        Assert.Contains("invalid UTF-8 (byte 0xE9 at byte 10 of the line)", Located(() => Mrpc(), file, 3).Message);
     }
 
     [Fact]

@@ -70,6 +70,10 @@ public class DatasetTests
         Assert.Equal([101, 5, 102, 5, 102], mapped.Column<int[]>("input_ids")[1234]);
         Assert.IsType<ClassLabel>(mapped.Features["label"]);
         Assert.Equal(4, d.ColumnNames.Count); // the source is unchanged
+
+        var empty = d.Select([]).Map(FakeTokenize, batched: true);
+        Assert.Equal(0, empty.Count);
+        Assert.Equal(new Sequence(new Value("int32")), empty.Features["attention_mask"]);
     }
 
     [Fact]
