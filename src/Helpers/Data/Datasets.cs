@@ -1,0 +1,202 @@
+using System.Text.RegularExpressions;
+
+namespace FineTuning.Data;
+
+/// <summary>
+/// HF <c>datasets.load_dataset</c> for local files: GLUE tasks (original TSVs or the Hub's parquet files), and the
+/// user's own csv / tsv / json-lines / parquet files. Every format problem raises
+/// <see cref="DatasetFormatException"/> naming the file, the 1-based line and the column; a missing file raises
+/// <see cref="FileNotFoundException"/> naming it.
+/// </summary>
+public static class Datasets
+{
+    /// <summary>The GLUE task names <c>LoadDataset("glue", name)</c> accepts.</summary>
+    public static IReadOnlyList<string> GlueTaskNames { get; } = GlueTask.All.Select(t => t.Name).ToArray();
+
+    /// <summary>
+    /// Loads a dataset's splits.
+    /// <list type="bullet">
+    /// <item><c>LoadDataset("glue", "mrpc", dataDir: folder)</c> (also "nyu-mll/glue"): <paramref name="dataDir"/>
+    /// (or its subfolder named like the task: MRPC, SST-2, mrpc, ...) holds either the Hub's parquet files
+    /// (<c>train-00000-of-00001.parquet</c>, <c>validation-…</c>, <c>test-…</c>), which win when both are there, or
+    /// GLUE's TSVs (train.tsv, dev.tsv → "validation", test.tsv; MNLI dev_matched.tsv → "validation_matched", ...).
+    /// A split whose file is absent is left out and listed in <see cref="DatasetDict.AbsentSplits"/>; asking for it
+    /// names the missing file. Columns and labels are HF's (<c>sentence1, sentence2, label, idx</c> for MRPC).</item>
+    /// <item><c>LoadDataset("csv" | "tsv" | "json" | "parquet", dataFiles: new() { ["train"] = "a.csv", ... })</c>:
+    /// csv is RFC 4180 (quotes, delimiter <paramref name="delimiter"/>, default ','); tsv is tab-separated without
+    /// quoting (like GLUE); json is JSON lines (one object per line). A header row names the columns; integer
+    /// columns become int64, numeric ones float64, the rest string.</item>
+    /// </list>
+    /// </summary>
+    /// <param name="path">"glue" (or "nyu-mll/glue"), "csv", "tsv", "json" or "parquet".</param>
+    /// <param name="name">the GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli, ax).</param>
+    /// <param name="dataFiles">split → file, for csv / tsv / json / parquet.</param>
+    /// <param name="dataDir">the folder holding the GLUE task's files (or, for the other formats, files named by split).</param>
+    /// <param name="delimiter">csv / tsv field separator (default ',' for csv, tab for tsv).</param>
+    /// <param name="labelNames">the class names of <paramref name="labelColumn"/> (default column "label").</param>
+    /// <param name="labelColumn">user files: the column to turn into a <see cref="ClassLabel"/> — with
+    /// <paramref name="labelNames"/> when given (cells are names or ids), otherwise the sorted distinct values of all
+    /// splits (HF <c>class_encode_column</c>).</param>
+    /// <param name="skipBadRows">skip bad rows (ragged, bad label, bad JSON) instead of failing; each is logged
+    /// (<see cref="Logging.Warning"/>) and counted in <see cref="DatasetInfo.SkippedRows"/>.</param>
+    public static DatasetDict LoadDataset(string path, string? name = null, Dictionary<string, string>? dataFiles = null,
+        string? dataDir = null, bool skipBadRows = false, char? delimiter = null, string? labelColumn = null,
+        IReadOnlyList<string>? labelNames = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        switch (path.ToLowerInvariant())
+        {
+            case "glue":
+            case "nyu-mll/glue":
+                if (name is null)
+                    throw new ArgumentException($"GLUE needs a task name, e.g. LoadDataset(\"glue\", \"mrpc\", ...); valid: {string.Join(", ", GlueTaskNames)}", nameof(name));
+                var task = GlueTask.Get(name);
+                if (dataDir is null)
+                    throw new NotSupportedException("downloading from the Hub arrives with the hub issue; pass dataDir");
+                return LoadGlue(task, dataDir, skipBadRows);
+            case "csv":
+            case "tsv":
+            case "json":
+            case "parquet":
+                var files = dataFiles ?? (dataDir is not null ? FilesBySplit(dataDir, path.ToLowerInvariant() switch
+                    { "json" => ["*.jsonl", "*.json"], var e => [$"*.{e}"] }) : null);
+                if (files is null || files.Count == 0)
+                    throw new ArgumentException($"LoadDataset(\"{path}\") needs dataFiles, e.g. new() {{ [\"train\"] = \"train.{path}\" }}" +
+                        (dataDir is null ? "" : $" (no .{path} files in {dataDir})"), nameof(dataFiles));
+                return LoadUserFiles(path.ToLowerInvariant(), files, skipBadRows, delimiter, labelColumn, labelNames);
+            default:
+                throw new NotSupportedException(
+                    $"unknown dataset '{path}': use \"glue\" (with a task name and dataDir), \"csv\", \"tsv\", \"json\" or \"parquet\" (with dataFiles); downloading from the Hub arrives with the hub issue");
+        }
+    }
+
+    static DatasetDict LoadGlue(GlueTask task, string dataDir, bool skipBadRows)
+    {
+        if (!Directory.Exists(dataDir)) throw new DirectoryNotFoundException($"GLUE {task.Name}: data folder not found: {dataDir}");
+        string[] folders = [dataDir, Path.Combine(dataDir, task.Folder), Path.Combine(dataDir, task.Name)];
+        var splits = new List<KeyValuePair<string, Dataset>>();
+        var absent = new Dictionary<string, string>();
+
+        // The Hub layout (parquet) first.
+        foreach (var folder in folders.Where(Directory.Exists))
+        {
+            var parquet = FilesBySplit(folder, ["*.parquet"]);
+            if (parquet.Count == 0) continue;
+            foreach (var (split, _) in task.Splits)
+            {
+                if (parquet.TryGetValue(split, out var file))
+                    splits.Add(KeyValuePair.Create(split, task.FromParquet(ReadParquetShards(file), file)));
+                else
+                    absent[split] = $"no {split}-*.parquet in {folder}";
+            }
+            return new DatasetDict(splits, absent);
+        }
+
+        // GLUE's TSV layout.
+        var tsvFolder = folders.FirstOrDefault(f => Directory.Exists(f) && task.Splits.Any(s => s.Files.Any(n => File.Exists(Path.Combine(f, n)))));
+        if (tsvFolder is null)
+        {
+            var expected = task.Splits.SelectMany(s => s.Files).ToList();
+            string first = Path.Combine(dataDir, expected[0]);
+            throw new FileNotFoundException(
+                $"GLUE {task.Name}: no data files in {dataDir} (nor in its {task.Folder}/ or {task.Name}/ subfolder): expected " +
+                $"GLUE's {string.Join(", ", expected)} or the Hub's {task.Splits[0].Split}-00000-of-00001.parquet", first);
+        }
+        foreach (var (split, names) in task.Splits)
+        {
+            var file = names.Select(n => Path.Combine(tsvFolder, n)).FirstOrDefault(File.Exists);
+            if (file is null)
+            {
+                absent[split] = $"{string.Join(" or ", names)} is not in {tsvFolder}";
+                Logging.Info($"GLUE {task.Name}: no '{split}' split ({absent[split]})");
+                continue;
+            }
+            splits.Add(KeyValuePair.Create(split, task.ReadTsv(file, new BadRows(skipBadRows))));
+        }
+        return new DatasetDict(splits, absent);
+    }
+
+    /// <summary>split → file(s) in a folder, by HF's naming: <c>{split}-00000-of-00001.ext</c>, <c>{split}-*.ext</c>,
+    /// <c>{split}.ext</c>; several shards of one split are joined by '|' and read in name order.</summary>
+    static Dictionary<string, string> FilesBySplit(string folder, string[] patterns)
+    {
+        var result = new Dictionary<string, string>();
+        if (!Directory.Exists(folder)) return result;
+        var files = patterns.SelectMany(p => Directory.GetFiles(folder, p)).Distinct().Order(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var stem = Path.GetFileNameWithoutExtension(file);
+            var m = Regex.Match(stem, @"^(?<split>.+?)(-\d{5}-of-\d{5}|-.*)?$");
+            var split = m.Groups["split"].Value;
+            result[split] = result.TryGetValue(split, out var existing) ? existing + "|" + file : file;
+        }
+        return result;
+    }
+
+    static Dataset ReadParquetShards(string files)
+    {
+        var shards = files.Split('|').Select(ParquetFiles.Read).ToList();
+        return shards.Count == 1 ? shards[0] : Concatenate(shards);
+    }
+
+    static Dataset Concatenate(List<Dataset> parts)
+    {
+        var first = parts[0];
+        var columns = new Dictionary<string, System.Collections.IList>(StringComparer.Ordinal);
+        foreach (var name in first.ColumnNames)
+        {
+            var list = ColumnLists.New(first.Features[name].ClrType, parts.Sum(p => p.Count));
+            foreach (var part in parts)
+            {
+                if (!part.Features.ContainsKey(name) || part.Features[name] != first.Features[name])
+                    throw new DatasetFormatException(part.Info.DataFiles.FirstOrDefault() ?? "?", null, name,
+                        $"the shards of one split disagree on column '{name}' ({first.Features[name]} in {first.Info.DataFiles.FirstOrDefault()})");
+                ColumnLists.AddRange(list, part.RawColumn(name));
+            }
+            columns[name] = list;
+        }
+        return new Dataset(first.Features, columns,
+            new DatasetInfo(parts.SelectMany(p => p.Info.DataFiles).ToArray(), parts.Sum(p => p.Info.SkippedRows)));
+    }
+
+    static DatasetDict LoadUserFiles(string format, Dictionary<string, string> dataFiles, bool skipBadRows, char? delimiter,
+        string? labelColumn, IReadOnlyList<string>? labelNames)
+    {
+        if (labelNames is not null) labelColumn ??= "label";
+        if (format == "parquet")
+        {
+            var parquet = dataFiles.Select(f => KeyValuePair.Create(f.Key, ReadParquetShards(f.Value))).ToList();
+            var dict = new DatasetDict(parquet);
+            if (labelColumn is null) return dict;
+            return labelNames is null ? dict.ClassEncodeColumn(labelColumn)
+                : new DatasetDict(dict.Select(s => KeyValuePair.Create(s.Key, s.Value.CastColumn(labelColumn, new ClassLabel(labelNames)))));
+        }
+
+        var tables = new List<(string Split, RawTable Table, BadRows Bad)>();
+        foreach (var (split, file) in dataFiles)
+        {
+            var bad = new BadRows(skipBadRows);
+            var table = format switch
+            {
+                "json" => UserFiles.ReadJsonLines(file, bad),
+                "tsv" => UserFiles.ReadDelimited(file, delimiter ?? '\t', quoting: false, bad),
+                _ => UserFiles.ReadDelimited(file, delimiter ?? ',', quoting: true, bad),
+            };
+            tables.Add((split, table, bad));
+        }
+        var fixedFeatures = new Dictionary<string, FeatureType>();
+        if (labelColumn is not null)
+        {
+            var label = labelNames is not null
+                ? new ClassLabel(labelNames)
+                : new ClassLabel(tables.SelectMany(t => t.Table.Rows.Select(r => r[t.Table.Index(labelColumn, "the label column")]))
+                    .Where(v => v is not null)
+                    .Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!)
+                    .Distinct().Order(StringComparer.Ordinal));
+            foreach (var (_, table, bad) in tables)
+                UserFiles.EncodeLabels(table, labelColumn, label, bad);
+            fixedFeatures[labelColumn] = label;
+        }
+        return new DatasetDict(tables.Select(t => KeyValuePair.Create(t.Split, UserFiles.ToDataset(t.Table, fixedFeatures, t.Bad.Count))));
+    }
+}
