@@ -20,6 +20,7 @@ public sealed class LrScheduler
     readonly Func<int, double> lambda;
     double[] lastLr = [];
 
+    /// <summary>Records each group's current learning rate as its base and sets it to base × λ(0).</summary>
     /// <param name="optimizer">The optimizer whose groups' learning rates this sets.</param>
     /// <param name="lambda">The multiplier of the base learning rate at each step.</param>
     public LrScheduler(torch.optim.Optimizer optimizer, Func<int, double> lambda)
