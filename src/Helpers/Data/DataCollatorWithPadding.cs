@@ -30,6 +30,11 @@ public sealed class DataCollatorWithPadding(int padTokenId, PaddingStrategy padd
     /// <summary>Token-level columns and the value each is padded with.</summary>
     static readonly string[] SequenceColumns = ["input_ids", "attention_mask", "token_type_ids", "special_tokens_mask"];
 
+    /// <summary>HF's usual construction, <c>DataCollatorWithPadding(tokenizer=tokenizer)</c>: the tokenizer's pad id and side.</summary>
+    public DataCollatorWithPadding(FineTuning.Tokenizers.BertTokenizer tokenizer, PaddingStrategy padding = PaddingStrategy.Longest,
+                                   int? maxLength = null, int? padToMultipleOf = null)
+        : this(tokenizer.PadTokenId, padding, maxLength, padToMultipleOf, tokenizer.PaddingSide) { }
+
     public int PadTokenId { get; } = padTokenId;
     public PaddingStrategy Padding { get; } = padding;
     public int? MaxLength { get; } = maxLength;
