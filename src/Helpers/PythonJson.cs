@@ -13,6 +13,20 @@ internal static class PythonJson
     /// <summary>Orders keys by Unicode code point, as Python sorts str keys.</summary>
     public static IComparer<string> CodePointOrder => CodePointComparer.Instance;
 
+    /// <summary>A JSON value in words for error messages: <c>string "128"</c>, <c>integer 3</c>, <c>an array</c>.</summary>
+    public static string Describe(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => $"string {Truncate(e.GetRawText())}",
+        JsonValueKind.Number => IsIntegerLiteral(e.GetRawText()) ? $"integer {e.GetRawText()}" : $"number {e.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => $"boolean {e.GetRawText()}",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => e.ValueKind.ToString(),
+    };
+
+    static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
+
     public static bool IsIntegerLiteral(string text)
     {
         var digits = text.StartsWith('-') ? text.AsSpan(1) : text.AsSpan();

@@ -619,7 +619,7 @@ public sealed record TrainingArguments
     readonly struct Field(string sourcePath, string key, JsonElement value)
     {
         CheckpointException TypeError(string expected) =>
-            new(sourcePath, $"field '{key}': expected {expected}, got {Describe(value)}", key);
+            new(sourcePath, $"field '{key}': expected {expected}, got {PythonJson.Describe(value)}", key);
 
         bool IsNull => value.ValueKind == JsonValueKind.Null;
 
@@ -695,18 +695,6 @@ public sealed record TrainingArguments
 
     delegate bool TryParseEnum<T>(string name, out T value);
 
-    static string Describe(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.String => $"string {Truncate(e.GetRawText())}",
-        JsonValueKind.Number => PythonJson.IsIntegerLiteral(e.GetRawText()) ? $"integer {e.GetRawText()}" : $"number {e.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => $"boolean {e.GetRawText()}",
-        JsonValueKind.Null => "null",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => e.ValueKind.ToString(),
-    };
-
-    static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     // ---- Equality ----------------------------------------------------------------------------------------------
 

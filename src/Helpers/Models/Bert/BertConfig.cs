@@ -384,7 +384,7 @@ public sealed record BertConfig
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {Describe(root)}");
+                throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {PythonJson.Describe(root)}");
 
             // Last occurrence wins for a repeated key, as in Python's json.
             var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -435,7 +435,7 @@ public sealed record BertConfig
     sealed class FieldReader(string sourcePath, Dictionary<string, JsonElement> fields)
     {
         CheckpointException TypeError(string field, string expected, JsonElement got) =>
-            new(sourcePath, $"field '{field}': expected {expected}, got {Describe(got)}", field);
+            new(sourcePath, $"field '{field}': expected {expected}, got {PythonJson.Describe(got)}", field);
 
         bool TryGet(string field, out JsonElement value) => fields.TryGetValue(field, out value);
 
@@ -534,18 +534,6 @@ public sealed record BertConfig
     }
 
 
-    static string Describe(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.String => $"string {Truncate(e.GetRawText())}",
-        JsonValueKind.Number => PythonJson.IsIntegerLiteral(e.GetRawText()) ? $"integer {e.GetRawText()}" : $"number {e.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => $"boolean {e.GetRawText()}",
-        JsonValueKind.Null => "null",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => e.ValueKind.ToString(),
-    };
-
-    static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     // ---- Writing -------------------------------------------------------------------------------------------------
 
@@ -609,21 +597,7 @@ public sealed record BertConfig
         var path = Path.Combine(folder, "config.json");
         Validate(path);
         Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".config.json.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                var bytes = Encoding.UTF8.GetBytes(ToJson());
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllText(path, ToJson());
     }
 
     static bool SameMap<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> a, IReadOnlyDictionary<TKey, TValue> b)
