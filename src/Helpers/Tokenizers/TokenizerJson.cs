@@ -39,7 +39,7 @@ internal static class TokenizerJson
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             JsonValueKind.Null when nullable => null,
-            _ => throw new CheckpointException(path, $"field '{key}' must be true or false{(nullable ? " or null" : "")}, found {Describe(v)}", key),
+            _ => throw new CheckpointException(path, $"field '{key}' must be true or false{(nullable ? " or null" : "")}, found {PythonJson.Describe(v)}", key),
         };
     }
 
@@ -50,12 +50,12 @@ internal static class TokenizerJson
     {
         if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Array)
-            throw new CheckpointException(path, $"field '{key}' must be a list of strings or null, found {Describe(v)}", key);
+            throw new CheckpointException(path, $"field '{key}' must be a list of strings or null, found {PythonJson.Describe(v)}", key);
         var list = new List<string>();
         foreach (var item in v.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.String)
-                throw new CheckpointException(path, $"field '{key}' must be a list of strings, found an item {Describe(item)}", key);
+                throw new CheckpointException(path, $"field '{key}' must be a list of strings, found an item {PythonJson.Describe(item)}", key);
             list.Add(item.GetString()!);
         }
         return list;
@@ -68,7 +68,7 @@ internal static class TokenizerJson
         if (v.ValueKind == JsonValueKind.String) return v.GetString();
         if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
             return c.GetString();
-        throw new CheckpointException(path, $"field '{key}' must be a token string (or an AddedToken object with \"content\"), found {Describe(v)}", key);
+        throw new CheckpointException(path, $"field '{key}' must be a token string (or an AddedToken object with \"content\"), found {PythonJson.Describe(v)}", key);
     }
 
     /// <summary>model_max_length: a positive number; at least 1e18 (or null) means no limit (returns null, found = true).</summary>
@@ -77,7 +77,7 @@ internal static class TokenizerJson
         found = root.TryGetProperty(key, out var v);
         if (!found || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number)
-            throw new CheckpointException(path, $"field '{key}' must be a number, found {Describe(v)}", key);
+            throw new CheckpointException(path, $"field '{key}' must be a number, found {PythonJson.Describe(v)}", key);
         var raw = v.GetRawText();
         decimal value;
         if (PythonJson.IsIntegerLiteral(raw))
@@ -92,12 +92,4 @@ internal static class TokenizerJson
         if (value <= 0) throw new CheckpointException(path, $"field '{key}' must be positive, found {raw}", key);
         return value >= NoLimitThreshold ? null : (long)value;
     }
-
-    static string Describe(JsonElement v) => v.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{v.GetString()}\"",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        _ => v.GetRawText(),
-    };
 }

@@ -26,7 +26,7 @@ public sealed class DatasetFormatErrorTests : IDisposable
         return e;
     }
 
-    DatasetDict Mrpc() => Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Root);
+    DatasetDict Mrpc() => Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Path);
 
     DatasetDict Load(string format, string file, IReadOnlyList<string>? labelNames = null) =>
         Datasets.LoadDataset(format, dataFiles: new() { ["train"] = file }, labelNames: labelNames);
@@ -91,15 +91,15 @@ public sealed class DatasetFormatErrorTests : IDisposable
     public void Glue_Folder_Without_Files_Names_The_Expected_Files()
     {
         var e = Assert.Throws<FileNotFoundException>(() => Mrpc());
-        Assert.Contains(tmp.Root, e.Message);
+        Assert.Contains(tmp.Path, e.Message);
         Assert.Contains("train.tsv, dev.tsv, test.tsv", e.Message);
-        Assert.Equal(Path.Combine(tmp.Root, "train.tsv"), e.FileName);
+        Assert.Equal(Path.Combine(tmp.Path, "train.tsv"), e.FileName);
     }
 
     [Fact]
     public void Unknown_Glue_Task_Lists_Valid_Tasks()
     {
-        var e = Assert.Throws<ArgumentException>(() => Datasets.LoadDataset("glue", "mrcp", dataDir: tmp.Root));
+        var e = Assert.Throws<ArgumentException>(() => Datasets.LoadDataset("glue", "mrcp", dataDir: tmp.Path));
         Assert.Contains("'mrcp'", e.Message);
         Assert.Contains("cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli, ax", e.Message);
     }
@@ -107,7 +107,7 @@ public sealed class DatasetFormatErrorTests : IDisposable
     [Fact]
     public void Missing_Data_File_Is_Named()
     {
-        var missing = Path.Combine(tmp.Root, "nope.csv");
+        var missing = Path.Combine(tmp.Path, "nope.csv");
         var e = Assert.Throws<FileNotFoundException>(() => Load("csv", missing));
         Assert.Equal(missing, e.FileName);
         Assert.Contains(missing, e.Message);
@@ -197,23 +197,23 @@ public sealed class DatasetFormatErrorTests : IDisposable
     {
         var file = tmp.Write("train.tsv", "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n" +
             "0\tg\tf\t2012\t1\ts\ts\tA\tB\tfive\n");
-        Assert.Contains("'five' is not a number", Located(() => Datasets.LoadDataset("glue", "stsb", dataDir: tmp.Root), file, 2, "score").Message);
+        Assert.Contains("'five' is not a number", Located(() => Datasets.LoadDataset("glue", "stsb", dataDir: tmp.Path), file, 2, "score").Message);
     }
 
     [Fact]
     public void Parquet_Missing_Column_Lists_The_Columns()
     {
-        var file = Path.Combine(tmp.Root, "train-00000-of-00001.parquet");
+        var file = Path.Combine(tmp.Path, "train-00000-of-00001.parquet");
         DatasetLoadingTests.WriteMrpcParquet(file, ["a"], ["b"], [1], [0]);
         // An MRPC-shaped file where QQP (question1, question2, label, idx) is asked for.
-        var e = Located(() => Datasets.LoadDataset("glue", "qqp", dataDir: tmp.Root), file, null, "question1");
+        var e = Located(() => Datasets.LoadDataset("glue", "qqp", dataDir: tmp.Path), file, null, "question1");
         Assert.Contains("it has: sentence1, sentence2, label, idx", e.Message);
     }
 
     [Fact]
     public void Parquet_Label_Out_Of_Range_Names_File_And_Column()
     {
-        var file = Path.Combine(tmp.Root, "mrpc", "train-00000-of-00001.parquet");
+        var file = Path.Combine(tmp.Path, "mrpc", "train-00000-of-00001.parquet");
         DatasetLoadingTests.WriteMrpcParquet(file, ["a", "b"], ["c", "d"], [1, 7], [0, 1]);
         Assert.Contains("row 1 (0-based): label 7 is out of range", Located(() => Mrpc(), file, null, "label").Message);
     }

@@ -37,10 +37,10 @@ public class DatasetLoadingTests
     public void Glue_Mrpc_From_Hub_Parquet_Layout()
     {
         using var tmp = new TempFolder();
-        WriteMrpcParquet(Path.Combine(tmp.Root, "mrpc", "train-00000-of-00001.parquet"),
+        WriteMrpcParquet(Path.Combine(tmp.Path, "mrpc", "train-00000-of-00001.parquet"),
             ["He said \"hi\".", "Ünïcödé"], ["b0", "b1"], [1, 0], [0, 1]);
-        WriteMrpcParquet(Path.Combine(tmp.Root, "mrpc", "validation-00000-of-00001.parquet"), ["v"], ["w"], [1], [0]);
-        var mrpc = Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Root);
+        WriteMrpcParquet(Path.Combine(tmp.Path, "mrpc", "validation-00000-of-00001.parquet"), ["v"], ["w"], [1], [0]);
+        var mrpc = Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Path);
         Assert.Equal(["train", "validation"], mrpc.Keys);
         Assert.Equal("He said \"hi\".", mrpc["train"][0]["sentence1"]);
         Assert.Equal("Ünïcödé", mrpc["train"][1]["sentence1"]);
@@ -54,8 +54,8 @@ public class DatasetLoadingTests
     public void Parquet_Data_Files_Round_Trip_With_Hf_ClassLabel_Metadata()
     {
         using var tmp = new TempFolder();
-        var train = WriteMrpcParquet(Path.Combine(tmp.Root, "t.parquet"), ["a", "b", "c"], ["d", "e", "f"], [0, 1, 1], [0, 1, 2], hfMetadata: true);
-        var plain = WriteMrpcParquet(Path.Combine(tmp.Root, "p.parquet"), ["a"], ["d"], [1], [0]);
+        var train = WriteMrpcParquet(Path.Combine(tmp.Path, "t.parquet"), ["a", "b", "c"], ["d", "e", "f"], [0, 1, 1], [0, 1, 2], hfMetadata: true);
+        var plain = WriteMrpcParquet(Path.Combine(tmp.Path, "p.parquet"), ["a"], ["d"], [1], [0]);
         var d = Datasets.LoadDataset("parquet", dataFiles: new() { ["train"] = train, ["test"] = plain });
         Assert.Equal("{'sentence1': Value(dtype='string', id=None), 'sentence2': Value(dtype='string', id=None), " +
             "'label': ClassLabel(names=['not_equivalent', 'equivalent'], id=None), 'idx': Value(dtype='int32', id=None)}", d["train"].Features.ToString());
@@ -144,30 +144,30 @@ public class DatasetLoadingTests
         using var tmp = new TempFolder();
         tmp.Write("SST-2/train.tsv", "sentence\tlabel\nhide new secretions \t0\ngreat film \t1\n");
         tmp.Write("SST-2/test.tsv", "index\tsentence\n0\tuneasy mishmash\n");
-        var sst2 = Datasets.LoadDataset("glue", "sst2", dataDir: tmp.Root);
+        var sst2 = Datasets.LoadDataset("glue", "sst2", dataDir: tmp.Path);
         Assert.Equal(["sentence", "label", "idx"], sst2["train"].ColumnNames);
         Assert.Equal(new ClassLabel("negative", "positive"), sst2["train"].Features["label"]);
         Assert.Equal([-1L], sst2["test"].Column<long>("label"));
         Assert.Contains("dev.tsv", sst2.AbsentSplits["validation"]);
 
         tmp.Write("CoLA/train.tsv", "gj04\t1\t\tOur friends won't buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n");
-        var cola = Datasets.LoadDataset("glue", "cola", dataDir: tmp.Root)["train"];
+        var cola = Datasets.LoadDataset("glue", "cola", dataDir: tmp.Path)["train"];
         Assert.Equal("They drank the pub.", cola[1]["sentence"]);
         Assert.Equal([1L, 0L], cola.Column<long>("label"));
 
         tmp.Write("MNLI/dev_matched.tsv", "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label\n0\t1\t2\tg\tP\tH\tneutral\tneutral\n");
-        var mnli = Datasets.LoadDataset("glue", "mnli", dataDir: tmp.Root);
+        var mnli = Datasets.LoadDataset("glue", "mnli", dataDir: tmp.Path);
         Assert.Equal(["validation_matched"], mnli.Keys);
         Assert.Equal(["premise", "hypothesis", "label", "idx"], mnli["validation_matched"].ColumnNames);
         Assert.Equal(1L, mnli["validation_matched"][0]["label"]);
 
         tmp.Write("STS-B/dev.tsv", "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tg\tf\t2012\t1\ts\ts\tA\tB\t4.25\n");
-        var stsb = Datasets.LoadDataset("glue", "stsb", dataDir: tmp.Root)["validation"];
+        var stsb = Datasets.LoadDataset("glue", "stsb", dataDir: tmp.Path)["validation"];
         Assert.Equal(new Value("float32"), stsb.Features["label"]);
         Assert.Equal(4.25f, stsb[0]["label"]);
 
         tmp.Write("RTE/train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tA\tB\tnot_entailment\n");
-        Assert.Equal(1L, Datasets.LoadDataset("glue", "rte", dataDir: tmp.Root)["train"][0]["label"]);
+        Assert.Equal(1L, Datasets.LoadDataset("glue", "rte", dataDir: tmp.Path)["train"][0]["label"]);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public class DatasetLoadingTests
         Logging.Writer = log;
         try
         {
-            var train = Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Root, skipBadRows: true)["train"];
+            var train = Datasets.LoadDataset("glue", "mrpc", dataDir: tmp.Path, skipBadRows: true)["train"];
             Assert.Equal(2, train.Count);
             Assert.Equal(2, train.Info.SkippedRows);
             Assert.Equal([0, 3], train.Column<int>("idx")); // idx is the row of the file
