@@ -21,6 +21,13 @@ internal static class TensorAssert
         Assert.True(at < 0, at < 0 ? "" : $"{what}: element {at} is {got[at]:R}, expected {expected[at]:R} (rtol {rtol}, atol {atol})");
     }
 
+    /// <summary><see cref="Close(float[], Tensor, string, double, double)"/> for two arrays.</summary>
+    public static void Close(float[] expected, float[] actual, string what, double rtol = 1e-5, double atol = 1e-6)
+    {
+        using var t = tensor(actual);
+        Close(expected, t, what, rtol, atol);
+    }
+
     /// <summary>Same dtype, same shape, same bytes: exact equality, NaN payloads and signed zeros included.</summary>
     public static void Identical(Tensor expected, Tensor actual, string? name = null)
     {

@@ -1,7 +1,7 @@
 namespace FineTuning.Training;
 
 /// <summary>
-/// HF <c>TrainOutput</c>: what <see cref="Trainer.Train"/> returns.
+/// HF <c>TrainOutput</c>: what <see cref="Trainer.Train(string?)"/> returns.
 /// </summary>
 /// <param name="GlobalStep">Optimizer steps taken in total (including those before a resume).</param>
 /// <param name="TrainingLoss">Mean training loss over all optimizer steps (HF's <c>train_loss</c>).</param>

@@ -7,7 +7,7 @@ namespace FineTuning.Models.Bert;
 /// HF <c>BertForSequenceClassification</c>: the head swap made visible. <c>bert</c> (the pretrained body) +
 /// dropout + <c>classifier</c>, a new Linear(hidden, num_labels) on the pooled [CLS] vector.
 /// </summary>
-public sealed class BertForSequenceClassification : BertPreTrainedModel
+public sealed class BertForSequenceClassification : BertPreTrainedModel, ITrainableModel
 {
     private readonly BertModel bert;
     private readonly Dropout dropout;
@@ -54,6 +54,23 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
         var logits = classifier.forward(dropout.forward(outputs.PoolerOutput)); // (batch, num_labels)
         var loss = labels is null ? null : Loss(logits, labels);
         return new SequenceClassifierOutput(loss, logits, outputs.HiddenStates, outputs.PoolerOutput);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> ForwardArgumentNames { get; } = ["input_ids", "attention_mask", "token_type_ids", "labels"];
+
+    /// <inheritdoc/>
+    public SequenceClassifierOutput Forward(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        foreach (var key in inputs.Keys)
+            if (!ForwardArgumentNames.Contains(key))
+                throw new ArgumentException($"BertForSequenceClassification.forward() got an unexpected input '{key}' "
+                    + $"(it takes {string.Join(", ", ForwardArgumentNames)}).", nameof(inputs));
+        var inputIds = inputs.TryGetValue("input_ids", out var ids) ? ids
+            : throw new ArgumentException("the batch has no 'input_ids'.", nameof(inputs));
+        return forward(inputIds, inputs.GetValueOrDefault("attention_mask"), inputs.GetValueOrDefault("token_type_ids"),
+                       inputs.GetValueOrDefault("labels"));
     }
 
     Tensor Loss(Tensor logits, Tensor labels)

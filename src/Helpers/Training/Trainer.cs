@@ -1,0 +1,575 @@
+using System.Diagnostics;
+using FineTuning.Data;
+using FineTuning.Evaluation;
+using FineTuning.Models;
+using FineTuning.Tokenizers;
+using DataLoader = FineTuning.Data.DataLoader;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Training;
+
+/// <summary>
+/// HF <c>Trainer</c>: assembles a model, <see cref="TrainingArguments"/>, data sets, a collator and metrics, and runs
+/// HF's recipe — AdamW in two parameter groups, a schedule stepped once per optimizer step, clipping by the global
+/// gradient norm, gradient accumulation with the loss divided by the number of accumulated batches, evaluation and
+/// checkpoints on the strategies of the arguments. <see cref="Train(string?)"/> is the loop (one screen); everything around it
+/// is a named helper, and behaviour is extended through <see cref="TrainerCallback"/>s, not by editing the loop.
+/// </summary>
+/// <remarks>
+/// What differs from HF on purpose: checkpoints hold optimizer / scheduler / RNG state as safetensors + JSON, never
+/// pickle (see <see cref="TrainerCheckpoint"/>); a NaN or infinite training loss stops training with an error naming
+/// the step (HF silently skips it with <c>logging_nan_inf_filter</c>); after a resume, <c>train_loss</c> averages the
+/// steps of this run only (HF divides this run's loss sum by all steps).
+/// </remarks>
+public class Trainer
+{
+    readonly nn.Module module;
+    readonly ITrainableModel model;
+    readonly List<TrainerCallback> callbacks;
+    readonly Func<EvalPrediction, IReadOnlyDictionary<string, double>>? computeMetrics;
+    readonly Parameter[] parameters;
+    readonly long nonEmbeddingParameters;
+    int globalStepLastLogged;
+    double lossSinceLastLog;
+    double lastGradNorm = double.NaN;
+
+    /// <param name="model">A model that is both a <c>torch.nn.Module</c> and an <see cref="ITrainableModel"/>
+    /// (e.g. <see cref="Models.Bert.BertForSequenceClassification"/>); moved to <see cref="Device"/> here.</param>
+    /// <param name="args">The training arguments; validated here.</param>
+    /// <param name="trainDataset">Tokenized training examples (needed by <see cref="Train(string?)"/>).</param>
+    /// <param name="evalDataset">Tokenized held-out examples (needed by <see cref="Evaluate"/> and any eval strategy).</param>
+    /// <param name="dataCollator">Turns rows into a batch; default: <c>DataCollatorWithPadding(processingClass)</c> when a
+    /// tokenizer is given, else padding with id 0.</param>
+    /// <param name="processingClass">The tokenizer: saved into every checkpoint and used for the default collator.</param>
+    /// <param name="computeMetrics">Metrics from an <see cref="EvalPrediction"/>, e.g. <c>GlueMetric.For("mrpc")</c>.</param>
+    /// <param name="callbacks">Extra callbacks, run after the built-in <see cref="DefaultFlowCallback"/>.</param>
+    public Trainer(nn.Module model, TrainingArguments args, Dataset? trainDataset = null, Dataset? evalDataset = null,
+                   DataCollatorWithPadding? dataCollator = null, BertTokenizer? processingClass = null,
+                   Func<EvalPrediction, IReadOnlyDictionary<string, double>>? computeMetrics = null,
+                   IEnumerable<TrainerCallback>? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(args);
+        this.module = model;
+        this.model = model as ITrainableModel ?? throw new ArgumentException(
+            $"{model.GetType().Name} cannot be trained by the Trainer: it must implement ITrainableModel (forward over a batch by name).", nameof(model));
+        args.Validate();
+        if (args.EvalStrategy != IntervalStrategy.No && evalDataset is null)
+            throw new ArgumentException($"You have set EvalStrategy (eval_strategy) to '{args.EvalStrategy.ToPython()}' but you didn't pass an "
+                + "evalDataset to the Trainer. Either set EvalStrategy to IntervalStrategy.No or pass an evalDataset.", nameof(evalDataset));
+        if (args.Fp16 || args.Bf16)
+            throw new NotSupportedException("Fp16 / Bf16 training is not available in this build of the Trainer.");
+        Args = args;
+        TrainDataset = trainDataset;
+        EvalDataset = evalDataset;
+        ProcessingClass = processingClass;
+        DataCollator = dataCollator ?? new DataCollatorWithPadding(processingClass?.PadTokenId ?? 0);
+        this.computeMetrics = computeMetrics;
+        this.callbacks = [new DefaultFlowCallback(), .. callbacks ?? []];
+
+        // HF's set_seed(args.seed) in __init__: classifier init (if the caller builds the model later) and dropout.
+        torch.manual_seed(args.Seed);
+        Device = args.UseCpu || !torch.cuda.is_available() ? CPU : CUDA;
+        module.to(Device);
+        parameters = module.parameters().ToArray();
+        nonEmbeddingParameters = CountNonEmbeddingParameters(module);
+        CallbackEvent(c => c.OnInitEnd(Args, State, Control));
+    }
+
+    public TrainingArguments Args { get; }
+    public nn.Module Model => module;
+    public Dataset? TrainDataset { get; }
+    public Dataset? EvalDataset { get; }
+    public BertTokenizer? ProcessingClass { get; }
+    public DataCollatorWithPadding DataCollator { get; }
+
+    /// <summary>CUDA when available and <see cref="TrainingArguments.UseCpu"/> is false; otherwise the CPU.</summary>
+    public Device Device { get; }
+
+    /// <summary>Where training stands (replaced at the start of each <see cref="Train(string?)"/>).</summary>
+    public TrainerState State { get; private set; } = new();
+
+    /// <summary>The flags callbacks set.</summary>
+    public TrainerControl Control { get; } = new();
+
+    /// <summary>The callbacks in calling order, <see cref="DefaultFlowCallback"/> first.</summary>
+    public IReadOnlyList<TrainerCallback> Callbacks => callbacks;
+
+    /// <summary>The optimizer of the last <see cref="Train(string?)"/> (null before).</summary>
+    public AdamW? Optimizer { get; private set; }
+
+    /// <summary>The learning-rate scheduler of the last <see cref="Train(string?)"/> (null before).</summary>
+    public LrScheduler? LrScheduler { get; private set; }
+
+    public void AddCallback(TrainerCallback callback) => callbacks.Add(callback ?? throw new ArgumentNullException(nameof(callback)));
+    public bool RemoveCallback(TrainerCallback callback) => callbacks.Remove(callback);
+
+    // ---- training ------------------------------------------------------------------------------------------------
+
+    /// <summary>Resumes from the last <c>checkpoint-N</c> in OutputDir when <paramref name="resumeFromCheckpoint"/> is
+    /// true (HF's <c>resume_from_checkpoint=True</c>); trains from the start when false.</summary>
+    public TrainOutput Train(bool resumeFromCheckpoint) => Train(resumeFromCheckpoint
+        ? TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir)
+          ?? throw new ArgumentException($"No valid checkpoint found in output directory ({Args.OutputDir})", nameof(resumeFromCheckpoint))
+        : null);
+
+    /// <summary>
+    /// Runs the training loop: <see cref="TrainingArguments.NumTrainEpochs"/> epochs (or
+    /// <see cref="TrainingArguments.MaxSteps"/> optimizer steps), logging, evaluating and saving as the arguments say.
+    /// With <paramref name="resumeFromCheckpoint"/> (a checkpoint folder) it restores weights, optimizer, schedule,
+    /// RNG and state and continues exactly where that checkpoint was written.
+    /// </summary>
+    /// <exception cref="TrainingException">The loss became NaN or infinite (the message names the step; checkpoints
+    /// written before are kept), or computeMetrics failed.</exception>
+    public TrainOutput Train(string? resumeFromCheckpoint = null)
+    {
+        var train = PrepareDataset(TrainDataset ?? throw new InvalidOperationException("Trainer.Train() needs a trainDataset."), "training set");
+        if (train.Count == 0) throw new InvalidOperationException("The training data set is empty (0 examples): nothing to train on.");
+        var loader = GetTrainDataLoader(train);
+        var plan = TrainingPlan.For(Args, loader.Count, train.Count);
+        CreateOptimizerAndScheduler(plan.MaxSteps);
+        State = NewState(plan);
+        var (firstEpoch, updatesToSkip) = resumeFromCheckpoint is null ? (0, 0) : Resume(resumeFromCheckpoint, plan);
+        int startStep = State.GlobalStep;
+        LogTrainingStart(train.Count, plan);
+
+        var clock = Stopwatch.StartNew();
+        double totalLoss = 0;
+        lossSinceLastLog = 0;
+        globalStepLastLogged = State.GlobalStep;
+        Control.NewTraining();
+        CallbackEvent(c => c.OnTrainBegin(Args, State, Control));
+        for (int epoch = firstEpoch; epoch < plan.NumTrainEpochs && !Control.ShouldTrainingStop; epoch++)
+        {
+            Control.NewEpoch();
+            CallbackEvent(c => c.OnEpochBegin(Args, State, Control));
+            var batches = loader.BatchIndices(epoch).ToList();                      // this epoch's order (seed + epoch)
+            var updates = batches.Chunk(Args.GradientAccumulationSteps).ToList();   // the batches of each optimizer step
+            int batchesDone = 0;
+            for (int u = 0; u < updates.Count; u++)
+            {
+                batchesDone += updates[u].Length;
+                if (epoch == firstEpoch && u < updatesToSkip) continue;             // resumed: already trained
+                if (epoch == firstEpoch && u == updatesToSkip && resumeFromCheckpoint is not null)
+                    TrainerCheckpoint.LoadRngState(resumeFromCheckpoint);           // dropout draws continue as saved
+                Control.NewStep();
+                CallbackEvent(c => c.OnStepBegin(Args, State, Control));
+                // 1. forward + backward over the accumulated batches; 2. clip, AdamW step, schedule step, zero grads
+                double loss = OptimizerStep(train, updates[u]);
+                totalLoss += loss;
+                lossSinceLastLog += loss;
+                // 3. bookkeeping, then the callbacks decide what happens at this step
+                State.GlobalStep++;
+                State.Epoch = epoch + (double)batchesDone / batches.Count;
+                CallbackEvent(c => c.OnStepEnd(Args, State, Control));
+                MaybeLogSaveEvaluate();
+                if (Control.ShouldEpochStop || Control.ShouldTrainingStop) break;
+            }
+            CallbackEvent(c => c.OnEpochEnd(Args, State, Control));
+            MaybeLogSaveEvaluate();
+        }
+        return FinishTraining(clock.Elapsed.TotalSeconds, totalLoss, State.GlobalStep - startStep, plan);
+    }
+
+    /// <summary>One optimizer step over <paramref name="batchIndices"/> (one array per accumulated batch); returns the
+    /// step's loss (mean over its batches).</summary>
+    double OptimizerStep(Dataset train, int[][] batchIndices)
+    {
+        module.train();
+        double stepLoss = 0;
+        for (int i = 0; i < batchIndices.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            using var batch = Collate(train, batchIndices[i]);
+            var output = model.Forward(batch);
+            var loss = output.Loss ?? throw new InvalidOperationException(
+                "The model did not return a loss: the training batches have no 'labels' (a 'label' or 'labels' column).");
+            // HF: loss / gradient_accumulation_steps, so the accumulated gradient is the mean over the batches.
+            var scaled = loss / batchIndices.Length;
+            scaled.backward();
+            double value = scaled.item<float>();
+            State.TotalFlos += 6.0 * batch.InputIds.numel() * nonEmbeddingParameters;
+            if (!double.IsFinite(value)) throw NonFiniteLoss(value);
+            stepLoss += value;
+            if (i < batchIndices.Length - 1) CallbackEvent(c => c.OnSubstepEnd(Args, State, Control));
+        }
+        using (var scope = NewDisposeScope())
+        {
+            lastGradNorm = Args.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(parameters, Args.MaxGradNorm) : double.NaN;
+            Optimizer!.step();
+            LrScheduler!.Step();
+            Optimizer.zero_grad();
+        }
+        return stepLoss;
+    }
+
+    TrainingException NonFiniteLoss(double value)
+    {
+        var last = TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir);
+        return new TrainingException(State.GlobalStep + 1,
+            $"Training stopped at step {State.GlobalStep + 1} (epoch {State.Epoch ?? 0:0.###}): the loss is {(double.IsNaN(value) ? "NaN" : "infinite")}. "
+            + "The weights are those after the previous step and no checkpoint was written for this one"
+            + (last is null ? "." : $"; the last good checkpoint is {last}.")
+            + " Lower the learning rate, check the labels, or (Fp16) use Bf16.");
+    }
+
+    /// <summary>HF <c>_maybe_log_save_evaluate</c>: acts on the log / evaluate / save flags the callbacks set.</summary>
+    void MaybeLogSaveEvaluate()
+    {
+        if (Control.ShouldLog && State.GlobalStep > globalStepLastLogged)
+        {
+            var logs = new Dictionary<string, double>
+            {
+                ["loss"] = Math.Round(lossSinceLastLog / (State.GlobalStep - globalStepLastLogged), 4),
+            };
+            if (!double.IsNaN(lastGradNorm)) logs["grad_norm"] = lastGradNorm;
+            logs["learning_rate"] = LrScheduler!.LastLr[0];
+            lossSinceLastLog = 0;
+            globalStepLastLogged = State.GlobalStep;
+            Log(logs);
+        }
+        if (Control.ShouldEvaluate)
+        {
+            var metrics = Evaluate();
+            bool isNewBest = DetermineBestMetric(metrics);
+            if (Args.SaveStrategy == SaveStrategy.Best) Control.ShouldSave = isNewBest;
+        }
+        if (Control.ShouldSave)
+        {
+            SaveCheckpoint();
+            CallbackEvent(c => c.OnSave(Args, State, Control));
+        }
+    }
+
+    TrainOutput FinishTraining(double seconds, double totalLoss, int stepsThisRun, TrainingPlan plan)
+    {
+        Logging.Info("\n\nTraining completed. Do not forget to share your model on huggingface.co/models =)\n\n");
+        if (Args.LoadBestModelAtEnd && State.BestModelCheckpoint is { } best)
+        {
+            Logging.Info($"Loading best model from {best} (score: {State.BestMetric}).");
+            TrainerCheckpoint.LoadModelWeights(module, best);
+        }
+        double trainLoss = totalLoss / Math.Max(stepsThisRun, 0.001);
+        var metrics = SpeedMetrics("train", seconds, plan.NumTrainSamples, State.MaxSteps);
+        metrics["total_flos"] = State.TotalFlos;
+        metrics["train_loss"] = trainLoss;
+        Log(metrics);
+        // HF: with SaveTotalLimit 1 and a best model, only the best checkpoint is kept at the end.
+        if (State.BestModelCheckpoint is { } keep && Args.SaveTotalLimit == 1)
+            foreach (var checkpoint in TrainerCheckpoint.Sorted(Args.OutputDir))
+                if (!SamePath(checkpoint, keep)) Directory.Delete(checkpoint, recursive: true);
+        CallbackEvent(c => c.OnTrainEnd(Args, State, Control));
+        return new TrainOutput(State.GlobalStep, trainLoss, metrics);
+    }
+
+    // ---- evaluation and prediction -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Runs the model over <paramref name="evalDataset"/> (default: the Trainer's) in eval mode without gradients and
+    /// returns <c>{prefix}_loss</c>, the computeMetrics results as <c>{prefix}_name</c>, <c>{prefix}_runtime</c>,
+    /// <c>{prefix}_samples_per_second</c>, <c>{prefix}_steps_per_second</c> and, during or after training, "epoch".
+    /// The metrics are logged (<see cref="TrainerState.LogHistory"/>) and passed to <see cref="TrainerCallback.OnEvaluate"/>.
+    /// </summary>
+    public Dictionary<string, double> Evaluate(Dataset? evalDataset = null, string metricKeyPrefix = "eval")
+    {
+        var dataset = evalDataset ?? EvalDataset ?? throw new InvalidOperationException("Trainer.Evaluate() needs an evalDataset.");
+        var clock = Stopwatch.StartNew();
+        var output = EvaluationLoop(PrepareDataset(dataset, "evaluation set"), metricKeyPrefix);
+        foreach (var kv in SpeedMetrics(metricKeyPrefix, clock.Elapsed.TotalSeconds, output.Predictions.GetLength(0), output.Steps))
+            output.Metrics[kv.Key] = kv.Value;
+        Log(output.Metrics);
+        CallbackEvent(c => c.OnEvaluate(Args, State, Control, output.Metrics));
+        return output.Metrics;
+    }
+
+    /// <summary>HF <c>predict</c>: logits for every example of <paramref name="testDataset"/> (in order), its labels when
+    /// it has them, and metrics prefixed <paramref name="metricKeyPrefix"/> ("test_loss", "test_accuracy", ...).</summary>
+    public PredictionOutput Predict(Dataset testDataset, string metricKeyPrefix = "test")
+    {
+        ArgumentNullException.ThrowIfNull(testDataset);
+        var clock = Stopwatch.StartNew();
+        var output = EvaluationLoop(PrepareDataset(testDataset, "test set"), metricKeyPrefix);
+        foreach (var kv in SpeedMetrics(metricKeyPrefix, clock.Elapsed.TotalSeconds, output.Predictions.GetLength(0), output.Steps))
+            output.Metrics[kv.Key] = kv.Value;
+        CallbackEvent(c => c.OnPredict(Args, State, Control, output.Metrics));
+        return new PredictionOutput(output.Predictions, output.LabelIds, output.Metrics);
+    }
+
+    sealed record EvalLoopOutput(float[,] Predictions, double[]? LabelIds, Dictionary<string, double> Metrics, int Steps);
+
+    /// <summary>HF <c>evaluation_loop</c>: batches in order, eval mode, no gradients; loss averaged over examples.</summary>
+    EvalLoopOutput EvaluationLoop(Dataset dataset, string prefix)
+    {
+        if (dataset.Count == 0) throw new InvalidOperationException($"The {prefix} data set is empty (0 examples): nothing to evaluate.");
+        var loader = new DataLoader(dataset, DataCollator, Args.PerDeviceEvalBatchSize, dropLast: Args.DataloaderDropLast);
+        var logits = new List<float>();
+        var labels = new List<double>();
+        double lossSum = 0;
+        int lossExamples = 0, numLabels = 0, examples = 0, steps = 0;
+        bool hasLabels = true;
+        module.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var indices in loader.BatchIndices())
+            {
+                using var scope = NewDisposeScope();
+                using var batch = Collate(dataset, indices);
+                var output = model.Forward(batch);
+                if (output.Loss is { } loss)
+                {
+                    lossSum += loss.item<float>() * indices.Length;
+                    lossExamples += indices.Length;
+                }
+                using var cpuLogits = output.Logits.detach().to_type(ScalarType.Float32).cpu();
+                numLabels = (int)cpuLogits.shape[^1];
+                logits.AddRange(cpuLogits.data<float>());
+                if (batch.Labels is { } l)
+                {
+                    using var cpuLabels = l.to_type(ScalarType.Float64).cpu();
+                    labels.AddRange(cpuLabels.data<double>());
+                }
+                else hasLabels = false;
+                examples += indices.Length;
+                steps++;
+                CallbackEvent(c => c.OnPredictionStep(Args, State, Control));
+            }
+        }
+        finally
+        {
+            module.train();
+        }
+
+        var predictions = new float[examples, numLabels];
+        Buffer.BlockCopy(logits.ToArray(), 0, predictions, 0, logits.Count * sizeof(float));
+        double[]? labelIds = hasLabels ? labels.ToArray() : null;
+        var metrics = new Dictionary<string, double>();
+        if (computeMetrics is not null && labelIds is not null)
+        {
+            IReadOnlyDictionary<string, double> computed;
+            try
+            {
+                computed = computeMetrics(new EvalPrediction(logits.ToArray(), labelIds, numLabels));
+            }
+            catch (Exception e)
+            {
+                throw new TrainingException(State.GlobalStep,
+                    $"computeMetrics threw {e.GetType().Name} on {examples} {prefix} predictions at step {State.GlobalStep}: {e.Message}", e);
+            }
+            foreach (var kv in computed ?? throw new TrainingException(State.GlobalStep, "computeMetrics returned null."))
+                metrics[kv.Key.StartsWith(prefix + "_", StringComparison.Ordinal) ? kv.Key : $"{prefix}_{kv.Key}"] = kv.Value;
+        }
+        if (lossExamples > 0) metrics[$"{prefix}_loss"] = lossSum / lossExamples;
+        return new EvalLoopOutput(predictions, labelIds, OrderLossFirst(metrics, prefix), steps);
+    }
+
+    /// <summary>eval_loss first, then the metrics in computeMetrics order (as the course's output shows them).</summary>
+    static Dictionary<string, double> OrderLossFirst(Dictionary<string, double> metrics, string prefix)
+    {
+        var ordered = new Dictionary<string, double>();
+        if (metrics.TryGetValue($"{prefix}_loss", out var loss)) ordered[$"{prefix}_loss"] = loss;
+        foreach (var kv in metrics) ordered.TryAdd(kv.Key, kv.Value);
+        return ordered;
+    }
+
+    bool DetermineBestMetric(IReadOnlyDictionary<string, double> metrics)
+    {
+        if (Args.EffectiveMetricForBestModel is not { } name) return false;
+        var key = name.StartsWith("eval_", StringComparison.Ordinal) ? name : $"eval_{name}";
+        if (!metrics.TryGetValue(key, out var value))
+            throw new TrainingException(State.GlobalStep, $"The MetricForBestModel (metric_for_best_model) training argument is set to '{key}', "
+                + $"which is not found in the evaluation metrics. The available evaluation metrics are: {string.Join(", ", metrics.Keys)}. "
+                + "Consider changing MetricForBestModel in the TrainingArguments.");
+        bool greater = Args.EffectiveGreaterIsBetter ?? true;
+        State.BestMetric ??= greater ? double.NegativeInfinity : double.PositiveInfinity;
+        if (greater ? value > State.BestMetric : value < State.BestMetric)
+        {
+            State.BestMetric = value;
+            State.BestGlobalStep = State.GlobalStep;
+            return true;
+        }
+        return false;
+    }
+
+    // ---- checkpoints ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Writes <c>OutputDir/checkpoint-{GlobalStep}</c>: model (config.json, model.safetensors), tokenizer, optimizer,
+    /// scheduler and RNG state, trainer_state.json, training_args.json. Everything goes into a temporary folder that
+    /// is renamed at the end, so a crash never leaves a half-written checkpoint; then old checkpoints are rotated
+    /// (<see cref="TrainingArguments.SaveTotalLimit"/>), never deleting the best one.
+    /// </summary>
+    void SaveCheckpoint()
+    {
+        var final = Path.GetFullPath(Path.Combine(Args.OutputDir, $"{TrainerCheckpoint.Prefix}-{State.GlobalStep}"));
+        Directory.CreateDirectory(Args.OutputDir);
+        if (State.BestGlobalStep is { } bestStep)
+        {
+            var bestDir = Path.GetFullPath(Path.Combine(Args.OutputDir, $"{TrainerCheckpoint.Prefix}-{bestStep}"));
+            if (bestStep == State.GlobalStep || Directory.Exists(bestDir)) State.BestModelCheckpoint = bestDir;
+        }
+        var temp = Path.Combine(Args.OutputDir, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            SaveModel(temp);
+            TrainerCheckpoint.SaveOptimizer(Optimizer!, temp);
+            TrainerCheckpoint.SaveScheduler(LrScheduler!, temp);
+            TrainerCheckpoint.SaveRngState(temp);
+            State.SavedControl = Control;
+            State.SaveToJson(Path.Combine(temp, TrainerCheckpoint.TrainerStateName));
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            Directory.Move(temp, final);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+        RotateCheckpoints();
+    }
+
+    /// <summary>HF <c>save_model</c>: the model (config.json + model.safetensors), the tokenizer and training_args.json
+    /// into <paramref name="outputDir"/> (default OutputDir) — a folder <c>FromPretrained</c> loads, here and in Python.</summary>
+    public void SaveModel(string? outputDir = null)
+    {
+        var folder = outputDir ?? Args.OutputDir;
+        Directory.CreateDirectory(folder);
+        model.SavePretrained(folder);
+        ProcessingClass?.SavePretrained(folder);
+        AtomicFile.WriteAllText(Path.Combine(folder, TrainerCheckpoint.TrainingArgsName), Args.ToJson());
+    }
+
+    /// <summary>HF <c>_rotate_checkpoints</c>: keeps the newest SaveTotalLimit checkpoints, moving the best one to the
+    /// kept end first; with a limit of 1 and a best model that is not the newest, keeps 2 (so training can resume).</summary>
+    void RotateCheckpoints()
+    {
+        if (Args.SaveTotalLimit is not { } limit || limit <= 0) return;
+        var sorted = TrainerCheckpoint.Sorted(Args.OutputDir).Select(Path.GetFullPath).ToList();
+        if (State.BestModelCheckpoint is { } best && sorted.FindIndex(c => SamePath(c, best)) is var i and >= 0)
+            for (; i < sorted.Count - 2; i++) (sorted[i], sorted[i + 1]) = (sorted[i + 1], sorted[i]);
+        if (sorted.Count <= limit) return;
+        if (State.BestModelCheckpoint is { } b && limit == 1 && !SamePath(sorted[^1], b)) limit = 2;
+        foreach (var checkpoint in sorted.Take(Math.Max(0, sorted.Count - limit)))
+        {
+            Logging.Info($"Deleting older checkpoint [{checkpoint}] due to args.save_total_limit");
+            Directory.Delete(checkpoint, recursive: true);
+        }
+    }
+
+    /// <summary>Restores a checkpoint before training; returns the epoch to start in and how many of its optimizer
+    /// steps are already done.</summary>
+    (int Epoch, int UpdatesToSkip) Resume(string checkpoint, TrainingPlan plan)
+    {
+        if (!Directory.Exists(checkpoint)) throw new CheckpointException(checkpoint, "checkpoint folder not found");
+        var saved = TrainerState.LoadFromJson(Path.Combine(checkpoint, TrainerCheckpoint.TrainerStateName));
+        if (saved.TrainBatchSize is { } b && b != Args.PerDeviceTrainBatchSize)
+            Logging.Warning($"You are resuming training from a checkpoint trained with a batch size of {b}, but your current batch "
+                + $"size is {Args.PerDeviceTrainBatchSize}. Using the new batch size from your TrainingArguments.");
+        TrainerCheckpoint.LoadModelWeights(module, checkpoint);
+        TrainerCheckpoint.LoadOptimizer(Optimizer!, checkpoint);
+        TrainerCheckpoint.LoadScheduler(LrScheduler!, checkpoint);
+        saved.MaxSteps = plan.MaxSteps;
+        saved.NumTrainEpochs = plan.NumTrainEpochs;
+        saved.TrainBatchSize = Args.PerDeviceTrainBatchSize;
+        saved.LoggingSteps = State.LoggingSteps;
+        saved.EvalSteps = State.EvalSteps;
+        saved.SaveSteps = State.SaveSteps;
+        State = saved;
+        int epochsTrained = State.GlobalStep / plan.UpdatesPerEpoch;
+        int updatesToSkip = State.GlobalStep % plan.UpdatesPerEpoch;
+        Logging.Info($"  Continuing training from checkpoint, will skip to saved global_step\n  Continuing training from epoch {epochsTrained}\n"
+            + $"  Continuing training from global step {State.GlobalStep}\n  Will skip the first {epochsTrained} epochs then the first {updatesToSkip} updates in the epoch.");
+        return (epochsTrained, updatesToSkip);
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// HF <c>get_train_dataloader</c>: batches of PerDeviceTrainBatchSize in a random order drawn from
+    /// DataSeed ?? Seed (+ epoch), or length-grouped (GroupByLength). Override it for another order, as HF users
+    /// override <c>_get_train_sampler</c> (e.g. sequential, to replay a recorded run).
+    /// </summary>
+    /// <param name="trainDataset">The training set with unused columns already removed.</param>
+    protected virtual DataLoader GetTrainDataLoader(Dataset trainDataset) =>
+        new(trainDataset, DataCollator, Args.PerDeviceTrainBatchSize, shuffle: true, seed: Args.DataSeed ?? Args.Seed,
+            dropLast: Args.DataloaderDropLast, groupByLength: Args.GroupByLength);
+
+    void CreateOptimizerAndScheduler(int maxSteps)
+    {
+        Optimizer?.Dispose();
+        Optimizer = OptimizerFactory.CreateOptimizer(module, Args);
+        LrScheduler = LrScheduler.Create(Optimizer, Args, maxSteps);
+    }
+
+    TrainerState NewState(TrainingPlan plan) => new()
+    {
+        MaxSteps = plan.MaxSteps,
+        NumTrainEpochs = plan.NumTrainEpochs,
+        TrainBatchSize = Args.PerDeviceTrainBatchSize,
+        LoggingSteps = TrainingArguments.ResolveSteps(Args.LoggingSteps, plan.MaxSteps),
+        EvalSteps = TrainingArguments.ResolveSteps(Args.EffectiveEvalSteps, plan.MaxSteps),
+        SaveSteps = TrainingArguments.ResolveSteps(Args.SaveSteps, plan.MaxSteps),
+    };
+
+    void LogTrainingStart(int examples, TrainingPlan plan) => Logging.Info(
+        "***** Running training *****\n"
+        + $"  Num examples = {examples:N0}\n  Num Epochs = {plan.NumTrainEpochs:N0}\n"
+        + $"  Instantaneous batch size per device = {Args.PerDeviceTrainBatchSize:N0}\n"
+        + $"  Total train batch size (w. parallel, distributed & accumulation) = {plan.TotalTrainBatchSize:N0}\n"
+        + $"  Gradient Accumulation steps = {Args.GradientAccumulationSteps}\n  Total optimization steps = {plan.MaxSteps:N0}\n"
+        + $"  Number of trainable parameters = {parameters.Where(p => p.requires_grad).Sum(p => p.numel()):N0}");
+
+    /// <summary>HF <c>log</c>: adds "epoch", appends the entry (with "step") to the log history, calls OnLog.</summary>
+    void Log(Dictionary<string, double> logs)
+    {
+        if (State.Epoch is { } epoch) logs["epoch"] = epoch;
+        State.LogHistory.Add(new Dictionary<string, double>(logs) { ["step"] = State.GlobalStep });
+        CallbackEvent(c => c.OnLog(Args, State, Control, logs));
+    }
+
+    void CallbackEvent(Action<TrainerCallback> e)
+    {
+        foreach (var callback in callbacks) e(callback);
+    }
+
+    CollatedBatch Collate(Dataset dataset, int[] indices) =>
+        DataCollator.Collate(indices.Select(i => dataset[i]).ToArray(), Device);
+
+    /// <summary>HF <c>_remove_unused_columns</c>: drops the columns the model's forward does not take (the course's
+    /// sentence1, sentence2, idx), saying which, as HF does.</summary>
+    Dataset PrepareDataset(Dataset dataset, string description)
+    {
+        if (!Args.RemoveUnusedColumns) return dataset;
+        var keep = model.ForwardArgumentNames.Concat(["label", "label_ids"]).Concat(Args.LabelNames ?? []).ToHashSet(StringComparer.Ordinal);
+        var ignored = dataset.ColumnNames.Where(c => !keep.Contains(c)).ToArray();
+        if (ignored.Length == 0) return dataset;
+        var list = string.Join(", ", ignored);
+        var name = module.GetType().Name;
+        Logging.Info($"The following columns in the {description} don't have a corresponding argument in `{name}.forward` and have been "
+            + $"ignored: {list}. If {list} are not expected by `{name}.forward`,  you can safely ignore this message.");
+        return dataset.RemoveColumns(ignored);
+    }
+
+    /// <summary>HF <c>speed_metrics</c>: runtime rounded to 4 decimals, rates to 3.</summary>
+    static Dictionary<string, double> SpeedMetrics(string prefix, double seconds, double samples, double steps)
+    {
+        double runtime = Math.Round(seconds, 4);
+        var result = new Dictionary<string, double> { [$"{prefix}_runtime"] = runtime };
+        if (runtime > 0)
+        {
+            result[$"{prefix}_samples_per_second"] = Math.Round(samples / runtime, 3);
+            result[$"{prefix}_steps_per_second"] = Math.Round(steps / runtime, 3);
+        }
+        return result;
+    }
+
+    static long CountNonEmbeddingParameters(nn.Module module)
+    {
+        long embedding = module.modules().OfType<Embedding>().SelectMany(m => m.parameters()).Sum(p => p.numel());
+        return module.parameters().Sum(p => p.numel()) - embedding;
+    }
+
+    static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal);
+}

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FineTuning.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuning.Training;
+
+/// <summary>
+/// The files of a Trainer checkpoint folder (<c>OutputDir/checkpoint-N</c>) besides the model's own
+/// (config.json, model.safetensors) and the tokenizer's. HF writes these with <c>torch.save</c> (pickle); we never
+/// run pickle, so the same content goes into safetensors and JSON under HF's base names:
+/// <list type="bullet">
+/// <item><c>optimizer.safetensors</c>: AdamW's exp_avg / exp_avg_sq of parameter i as <c>state.{i}.exp_avg</c> ...,
+/// the per-parameter step counts and the param groups (lr, betas, eps, weight_decay) in <c>__metadata__</c> — torch's
+/// <c>optimizer.state_dict()</c> layout.</item>
+/// <item><c>scheduler.json</c>: <c>{"last_epoch": N, "base_lrs": [...], "_last_lr": [...]}</c>.</item>
+/// <item><c>rng_state.safetensors</c>: the CPU generator's state (torch's <c>rng_state.pth</c> "cpu" entry).</item>
+/// <item><c>trainer_state.json</c>, <c>training_args.json</c> (HF: training_args.bin, a pickle).</item>
+/// </list>
+/// Python <c>transformers</c> loads the folder as a model (config + safetensors); resuming it in Python needs the
+/// optimizer re-saved there, and the reverse (a Python checkpoint's optimizer.pt) is refused here, not unpickled.
+/// </summary>
+public static class TrainerCheckpoint
+{
+    /// <summary>HF's <c>PREFIX_CHECKPOINT_DIR</c>.</summary>
+    public const string Prefix = "checkpoint";
+    public const string TrainerStateName = "trainer_state.json";
+    public const string TrainingArgsName = "training_args.json";
+    public const string OptimizerName = "optimizer.safetensors";
+    public const string SchedulerName = "scheduler.json";
+    public const string RngStateName = "rng_state.safetensors";
+    public const string ScalerName = "scaler.json";
+
+    static readonly Regex CheckpointFolder = new(@"^checkpoint-(\d+)$", RegexOptions.CultureInvariant);
+
+    /// <summary>The <c>checkpoint-N</c> folders directly under <paramref name="outputDir"/>, by step, oldest first
+    /// (HF's <c>_sorted_checkpoints</c> without the best-model move).</summary>
+    public static IReadOnlyList<string> Sorted(string outputDir)
+    {
+        if (!Directory.Exists(outputDir)) return [];
+        return Directory.GetDirectories(outputDir)
+            .Select(d => (Path: d, Match: CheckpointFolder.Match(System.IO.Path.GetFileName(d))))
+            .Where(x => x.Match.Success && long.TryParse(x.Match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .OrderBy(x => long.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture))
+            .Select(x => x.Path)
+            .ToList();
+    }
+
+    /// <summary>HF <c>get_last_checkpoint</c>: the <c>checkpoint-N</c> folder with the largest N, or null.</summary>
+    public static string? GetLastCheckpoint(string outputDir) => Sorted(outputDir).LastOrDefault();
+
+    // ---- optimizer -----------------------------------------------------------------------------------------------
+
+    /// <summary>Writes AdamW's state (moments, step counts, param groups) to <c>optimizer.safetensors</c>.</summary>
+    public static void SaveOptimizer(AdamW optimizer, string folder)
+    {
+        var sd = optimizer.state_dict();
+        var tensors = new List<(string, Tensor)>();
+        var steps = new List<long>();
+        for (int i = 0; i < sd.State.Count; i++)
+        {
+            var s = (AdamW.State)sd.State[i];
+            tensors.Add(($"state.{i}.exp_avg", s.exp_avg));
+            tensors.Add(($"state.{i}.exp_avg_sq", s.exp_avg_sq));
+            if (s.max_exp_avg_sq is not null) tensors.Add(($"state.{i}.max_exp_avg_sq", s.max_exp_avg_sq));
+            steps.Add(s.step);
+        }
+        int index = 0;
+        var groups = optimizer.ParamGroups.Cast<ParamGroup>().Select(g =>
+        {
+            var o = (AdamW.Options)g.Options;
+            var count = g.Parameters.Count();
+            var result = new Dictionary<string, object?>
+            {
+                ["lr"] = g.LearningRate, ["initial_lr"] = g.InitialLearningRate, ["betas"] = new[] { o.beta1, o.beta2 },
+                ["eps"] = o.eps, ["weight_decay"] = o.weight_decay, ["amsgrad"] = o.amsgrad, ["maximize"] = o.maximize,
+                ["params"] = Enumerable.Range(index, count).ToArray(),
+            };
+            index += count;
+            return result;
+        }).ToList();
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = "pt",
+            ["optimizer"] = "AdamW",
+            ["steps"] = JsonSerializer.Serialize(steps),
+            ["param_groups"] = JsonSerializer.Serialize(groups),
+        };
+        SafeTensorsWriter.Save(Path.Combine(folder, OptimizerName), tensors, metadata);
+    }
+
+    /// <summary>Restores what <see cref="SaveOptimizer"/> wrote into an AdamW built over the same parameters (in the same
+    /// groups). Learning rates are left to the scheduler, as HF's resume does.</summary>
+    /// <exception cref="CheckpointException">The file is missing, is a Python <c>optimizer.pt</c> (pickle, refused), or
+    /// does not fit the optimizer (the message names the entry).</exception>
+    public static void LoadOptimizer(AdamW optimizer, string folder)
+    {
+        var path = Path.Combine(folder, OptimizerName);
+        if (!File.Exists(path))
+        {
+            if (File.Exists(Path.Combine(folder, "optimizer.pt")))
+                throw new CheckpointException(Path.Combine(folder, "optimizer.pt"),
+                    "this is a PyTorch pickle file (written by Python transformers); it is never unpickled here. "
+                    + "Resume from a checkpoint written by this library, or load only the model weights from the folder.");
+            throw new CheckpointException(path, "optimizer state file not found");
+        }
+        using var file = SafeTensorsFile.Open(path);
+        var sd = optimizer.state_dict();
+        var steps = ReadMetadata<long[]>(file, path, "steps");
+        if (steps.Length != sd.State.Count)
+            throw new CheckpointException(path, $"the file holds state for {steps.Length} parameters, the optimizer has {sd.State.Count}", "steps");
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < sd.State.Count; i++)
+        {
+            var s = (AdamW.State)sd.State[i];
+            CopyInto(file, path, $"state.{i}.exp_avg", s.exp_avg);
+            CopyInto(file, path, $"state.{i}.exp_avg_sq", s.exp_avg_sq);
+            if (s.max_exp_avg_sq is not null) CopyInto(file, path, $"state.{i}.max_exp_avg_sq", s.max_exp_avg_sq);
+            s.step = steps[i];
+        }
+    }
+
+    // ---- scheduler, RNG -----------------------------------------------------------------------------------------
+
+    /// <summary>Writes the scheduler's step count and learning rates to <c>scheduler.json</c>.</summary>
+    public static void SaveScheduler(LrScheduler scheduler, string folder)
+    {
+        var w = new PythonJson.Writer();
+        w.Object([
+            ("_last_lr", x => x.Array(scheduler.LastLr.Select(v => (Action<PythonJson.Writer>)(y => y.Double(v))))),
+            ("base_lrs", x => x.Array(scheduler.BaseLrs.Select(v => (Action<PythonJson.Writer>)(y => y.Double(v))))),
+            ("last_epoch", x => x.Int(scheduler.CurrentStep)),
+        ]);
+        AtomicFile.WriteAllText(Path.Combine(folder, SchedulerName), w.ToString() + "\n");
+    }
+
+    /// <summary>Restores the step count of <c>scheduler.json</c> (learning rates follow from it).</summary>
+    public static void LoadScheduler(LrScheduler scheduler, string folder)
+    {
+        var path = Path.Combine(folder, SchedulerName);
+        if (!File.Exists(path)) throw new CheckpointException(path, "scheduler state file not found");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            if (!doc.RootElement.TryGetProperty("last_epoch", out var step) || !step.TryGetInt32(out var n) || n < 0)
+                throw new CheckpointException(path, "field 'last_epoch': expected a non-negative integer", "last_epoch");
+            scheduler.LoadStateDict(new LrSchedulerState(n));
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+        }
+    }
+
+    /// <summary>Writes the CPU random generator's state (dropout draws from it) to <c>rng_state.safetensors</c>.</summary>
+    public static void SaveRngState(string folder)
+    {
+        using var state = torch.Generator.Default.get_state();
+        SafeTensorsWriter.Save(Path.Combine(folder, RngStateName), [("cpu", state)]);
+    }
+
+    /// <summary>Restores the CPU generator's state. A checkpoint without the file (e.g. from Python) logs a warning
+    /// and continues, as HF does when rng_state.pth is missing: the run then is not bit-reproducible.</summary>
+    public static void LoadRngState(string folder)
+    {
+        var path = Path.Combine(folder, RngStateName);
+        if (!File.Exists(path))
+        {
+            Logging.Info($"Didn't find an RNG file at {path}, if you are resuming a training that wasn't launched in a distributed fashion, reproducibility is not guaranteed.");
+            return;
+        }
+        using var file = SafeTensorsFile.Open(path);
+        if (!file.Contains("cpu")) throw new CheckpointException(path, "no 'cpu' generator state in the file", "cpu");
+        using var state = file.Load("cpu");
+        try
+        {
+            torch.Generator.Default.set_state(state);
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            throw new CheckpointException(path, $"the 'cpu' generator state was refused by libtorch: {e.Message}", "cpu", e);
+        }
+    }
+
+    // ---- model weights ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Copies the weights saved in <paramref name="folder"/> (model.safetensors or its sharded index) into
+    /// <paramref name="model"/>, strictly: every entry of the model's state dict must be there with its shape (HF's
+    /// <c>_load_from_checkpoint</c> / <c>_load_best_model</c>).
+    /// </summary>
+    public static void LoadModelWeights(nn.Module model, string folder)
+    {
+        using var checkpoint = SafeTensorsCheckpoint.OpenFolder(folder);
+        var state = model.state_dict();
+        var unexpected = checkpoint.Names.Where(n => !state.ContainsKey(n) && !n.EndsWith(".position_ids", StringComparison.Ordinal)).ToList();
+        if (unexpected.Count > 0)
+            throw new CheckpointException(checkpoint.FileOf(unexpected[0]),
+                $"the checkpoint has weights the model does not: {string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? ", ..." : "")}", unexpected[0]);
+        using var noGrad = torch.no_grad();
+        foreach (var (name, target) in state)
+        {
+            if (!checkpoint.Contains(name))
+                throw new CheckpointException(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName),
+                    $"the checkpoint lacks the weight '{name}' of the model", name);
+            var info = checkpoint.Info(name);
+            if (!info.Shape.SequenceEqual(target.shape))
+                throw new CheckpointException(checkpoint.FileOf(name),
+                    $"'{name}' has shape [{string.Join(", ", info.Shape)}] in the checkpoint, [{string.Join(", ", target.shape)}] in the model", name);
+            using var source = checkpoint.LoadAs(name, target.dtype);
+            target.copy_(source);
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    static T ReadMetadata<T>(SafeTensorsFile file, string path, string key)
+    {
+        if (file.Metadata is null || !file.Metadata.TryGetValue(key, out var text))
+            throw new CheckpointException(path, $"__metadata__ has no '{key}'", key);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException(path, $"__metadata__ '{key}' is not valid: {e.Message}", key, e);
+        }
+    }
+
+    static void CopyInto(SafeTensorsFile file, string path, string name, Tensor target)
+    {
+        if (!file.Contains(name)) throw new CheckpointException(path, $"missing tensor '{name}'", name);
+        var info = file.Info(name);
+        if (!info.Shape.SequenceEqual(target.shape))
+            throw new CheckpointException(path,
+                $"'{name}' has shape [{string.Join(", ", info.Shape)}], the optimizer expects [{string.Join(", ", target.shape)}]", name);
+        using var source = file.LoadAs(name, target.dtype);
+        target.copy_(source);
+    }
+}

@@ -1,0 +1,213 @@
+using FineTuning.Evaluation;
+using FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace FineTuning.Tests.Training;
+
+/// <summary>The Trainer on a tiny model and a learnable synthetic task (CPU, seconds).</summary>
+public class TrainerTests
+{
+    static IReadOnlyDictionary<string, double> Accuracy(EvalPrediction p) =>
+        new Dictionary<string, double> { ["accuracy"] = Metrics.Accuracy(p.ArgMax(), p.Labels()) };
+
+    [Fact]
+    public void Trains_A_Tiny_Model_To_High_Accuracy_On_A_Learnable_Task()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model(seed: 1);
+        var args = TinyTraining.Args(folder.Path) with { NumTrainEpochs = 12, EvalStrategy = IntervalStrategy.Epoch, LoggingSteps = 10, WarmupRatio = 0.1 };
+        var trainer = new Trainer(model, args, TinyTraining.MarkerTask(320, seed: 1), TinyTraining.MarkerTask(100, seed: 2),
+                                  computeMetrics: Accuracy);
+
+        var before = trainer.Evaluate()["eval_accuracy"];
+        var result = trainer.Train();
+        var after = trainer.Evaluate();
+
+        Assert.InRange(before, 0.3, 0.7); // chance level before training
+        Assert.True(after["eval_accuracy"] >= 0.95, $"eval_accuracy {after["eval_accuracy"]} after training (before: {before})");
+        var losses = TinyTraining.Losses(trainer.State);
+        Assert.True(losses[^1] < 0.5 * losses[0], $"training loss {losses[0]} → {losses[^1]}");
+        Assert.Equal(12 * 20, result.GlobalStep);
+        Assert.Equal(12.0, trainer.State.Epoch);
+        // One evaluation per epoch went into the log history, each with the epoch it belongs to.
+        var evals = trainer.State.LogHistory.Where(e => e.ContainsKey("eval_accuracy")).ToList();
+        // 12 during training + the one after; Train() starts a fresh state, so the one before is not in it (as in HF).
+        Assert.Equal(12 + 1, evals.Count);
+        Assert.Equal(Enumerable.Range(1, 12).Append(12).Select(e => (double)e), evals.Select(e => e["epoch"]));
+    }
+
+    [Fact]
+    public void The_Same_Seed_Gives_The_Identical_Loss_Curve_And_A_Different_Seed_Does_Not()
+    {
+        double[] Run(int seed, out Dictionary<string, float[]> weights)
+        {
+            using var folder = new TempFolder();
+            using var model = TinyTraining.Model(seed: 3, dropout: 0.1); // dropout on: the RNG matters
+            var args = TinyTraining.Args(folder.Path) with { NumTrainEpochs = 2, Seed = seed };
+            var trainer = new Trainer(model, args, TinyTraining.MarkerTask(96, seed: 5));
+            trainer.Train();
+            weights = TinyTraining.Weights(model);
+            return trainer.State.LogHistory.Where(e => e.ContainsKey("grad_norm")).Select(e => e["grad_norm"]).ToArray();
+        }
+
+        var first = Run(42, out var w1);
+        var second = Run(42, out var w2);
+        var other = Run(7, out _);
+
+        Assert.Equal(12, first.Length);
+        Assert.Equal(first, second); // bit-identical grad norms at every step
+        foreach (var (name, values) in w1) Assert.True(values.SequenceEqual(w2[name]), $"{name} differs between identical runs");
+        Assert.NotEqual(first, other);
+    }
+
+    [Fact]
+    public void Logs_Mean_Loss_Grad_Norm_And_Learning_Rate_Every_LoggingSteps_Then_A_Summary()
+    {
+        (Trainer Trainer, TrainOutput Result) Run(TrainingArguments args)
+        {
+            var model = TinyTraining.Model();
+            var trainer = new Trainer(model, args, TinyTraining.MarkerTask(64, seed: 1));
+            return (trainer, trainer.Train());
+        }
+        using var folder = new TempFolder();
+        var args = TinyTraining.Args(folder.Path) with { MaxSteps = 8, WarmupSteps = 2 };
+        var everyStep = TinyTraining.Losses(Run(args with { LoggingSteps = 1 }).Trainer.State); // rounded to 4 decimals
+        var (trainer, result) = Run(args with { LoggingSteps = 4, LoggingFirstStep = true });
+
+        var logs = trainer.State.LogHistory;
+        Assert.Equal([1.0, 4, 8, 8], logs.Select(e => e["step"]));
+        Assert.Equal(["epoch", "grad_norm", "learning_rate", "loss", "step"], logs[0].Keys.Order(StringComparer.Ordinal));
+        // The logged loss is the mean of the steps since the previous log (HF rounds it to 4 decimals).
+        Assert.Equal(everyStep[0], logs[0]["loss"]);
+        Assert.Equal(everyStep.Skip(1).Take(3).Average(), logs[1]["loss"], 1e-4);
+        Assert.Equal(everyStep.Skip(4).Average(), logs[2]["loss"], 1e-4);
+        Assert.Equal(Math.Round(logs[1]["loss"], 4), logs[1]["loss"]);
+        // Linear schedule, 2 warmup steps over 8: the learning rate logged after step k is lr × λ(k).
+        Assert.Equal(1e-3 * 1 / 2.0, logs[0]["learning_rate"], 12);
+        Assert.Equal(1e-3 * 4 / 6.0, logs[1]["learning_rate"], 12);
+        Assert.Equal(0.0, logs[2]["learning_rate"], 12);
+        // The summary: HF's speed metrics, total_flos and the mean loss over all steps.
+        var summary = logs[3];
+        Assert.Equal(["epoch", "step", "total_flos", "train_loss", "train_runtime", "train_samples_per_second", "train_steps_per_second"],
+                     summary.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(everyStep.Average(), result.TrainingLoss, 1e-4);
+        Assert.Equal(result.TrainingLoss, result.Metrics["train_loss"]);
+        Assert.Equal(8, result.GlobalStep);
+        Assert.Equal(2.0, trainer.State.Epoch); // 64 examples / 16 = 4 steps per epoch
+        Assert.Equal(2.0, result.Metrics["epoch"]);
+        // HF's flop estimate: 6 × tokens × non-embedding parameters, summed over the batches.
+        Assert.True(result.Metrics["total_flos"] > 0);
+        Assert.Empty(Directory.GetDirectories(folder.Path)); // SaveStrategy.No
+    }
+
+    [Fact]
+    public void Gradient_Accumulation_Of_Two_Half_Batches_Matches_One_Full_Batch()
+    {
+        Dictionary<string, float[]> Run(int batch, int accumulate)
+        {
+            using var folder = new TempFolder();
+            using var model = TinyTraining.Model(seed: 4);
+            var args = TinyTraining.Args(folder.Path) with
+            {
+                PerDeviceTrainBatchSize = batch, GradientAccumulationSteps = accumulate, NumTrainEpochs = 1, WeightDecay = 0.01,
+            };
+            var trainer = new Trainer(model, args, TinyTraining.MarkerTask(64, seed: 9));
+            var result = trainer.Train();
+            Assert.Equal(4, result.GlobalStep); // 64 / 16 optimizer steps either way
+            return TinyTraining.Weights(model);
+        }
+
+        var full = Run(16, 1);
+        var accumulated = Run(8, 2); // the same shuffled order, cut into halves of the same batches
+        foreach (var (name, values) in full)
+            TensorAssert.Close(values, accumulated[name], name, rtol: 1e-4, atol: 1e-6);
+    }
+
+    [Fact]
+    public void The_Last_Partial_Accumulation_Of_An_Epoch_Is_Its_Own_Optimizer_Step()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        // 5 batches of 8 with accumulation 2: steps of 2, 2 and 1 batches (HF ≥ 4.46).
+        var args = TinyTraining.Args(folder.Path) with { PerDeviceTrainBatchSize = 8, GradientAccumulationSteps = 2, NumTrainEpochs = 2 };
+        var substeps = new Recorder();
+        var trainer = new Trainer(model, args, TinyTraining.MarkerTask(40, seed: 1), callbacks: [substeps]);
+        var result = trainer.Train();
+        Assert.Equal(6, result.GlobalStep);
+        Assert.Equal(4, substeps.Substeps); // one per accumulated batch that was not the last of its step
+    }
+
+    [Fact]
+    public void Evaluate_Returns_Loss_Metrics_And_Speed_Under_The_Prefix_And_Logs_Them()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var eval = TinyTraining.MarkerTask(40, seed: 2);
+        var seen = new Recorder();
+        var trainer = new Trainer(model, TinyTraining.Args(folder.Path) with { PerDeviceEvalBatchSize = 16 }, evalDataset: eval,
+                                  computeMetrics: Accuracy, callbacks: [seen]);
+
+        var metrics = trainer.Evaluate();
+
+        Assert.Equal(["eval_loss", "eval_accuracy", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"], metrics.Keys);
+        Assert.Equal(3, seen.PredictionSteps); // 16 + 16 + 8
+        Assert.Same(metrics, seen.LastEvaluate);
+        Assert.Equal(metrics.Count + 1, trainer.State.LogHistory.Single().Count); // + step
+        Assert.Equal(0, trainer.State.LogHistory.Single()["step"]);
+
+        // The loss is the mean over examples of the model's cross-entropy, computed in eval mode without dropout.
+        var prediction = trainer.Predict(eval);
+        using (no_grad())
+        {
+            var batch = trainer.DataCollator.Collate(Enumerable.Range(0, eval.Count).Select(i => eval[i]).ToArray());
+            model.eval();
+            var output = model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.Labels);
+            Assert.Equal(output.Loss!.item<float>(), metrics["eval_loss"], 5);
+            var logits = output.Logits.data<float>().ToArray();
+            TensorAssert.Close(logits, prediction.Predictions.Cast<float>().ToArray(), "Predict logits");
+        }
+        Assert.Equal(eval.Column<int>("label").Select(l => (double)l), prediction.LabelIds!);
+        Assert.Equal(["test_loss", "test_accuracy", "test_runtime", "test_samples_per_second", "test_steps_per_second"], prediction.Metrics.Keys);
+        Assert.Equal(Metrics.Accuracy(prediction.ArgMax(), eval.Column<int>("label").ToArray()), prediction.Metrics["test_accuracy"]);
+        Assert.Single(trainer.State.LogHistory); // Predict does not log
+    }
+
+    [Fact]
+    public void Predict_Without_Labels_Returns_Logits_Only()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var test = TinyTraining.MarkerTask(10, seed: 3).RemoveColumns("label");
+        var trainer = new Trainer(model, TinyTraining.Args(folder.Path), computeMetrics: Accuracy);
+        var prediction = trainer.Predict(test);
+        Assert.Equal(10, prediction.Predictions.GetLength(0));
+        Assert.Equal(2, prediction.Predictions.GetLength(1));
+        Assert.Null(prediction.LabelIds);
+        Assert.DoesNotContain("test_loss", prediction.Metrics.Keys);
+        Assert.DoesNotContain("test_accuracy", prediction.Metrics.Keys);
+    }
+
+    [Fact]
+    public void Unused_Columns_Are_Removed_Before_Collating()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var data = TinyTraining.MarkerTask(16, seed: 3);
+        var withText = data.Map(row => new Dictionary<string, object?> { ["sentence1"] = "text", ["idx"] = 3 });
+        var trainer = new Trainer(model, TinyTraining.Args(folder.Path) with { MaxSteps = 1 }, withText);
+        Assert.Equal(1, trainer.Train().GlobalStep);
+    }
+
+    sealed class Recorder : TrainerCallback
+    {
+        public int Substeps { get; private set; }
+        public int PredictionSteps { get; private set; }
+        public IReadOnlyDictionary<string, double>? LastEvaluate { get; private set; }
+
+        public override void OnSubstepEnd(TrainingArguments args, TrainerState state, TrainerControl control) => Substeps++;
+        public override void OnPredictionStep(TrainingArguments args, TrainerState state, TrainerControl control) => PredictionSteps++;
+
+        public override void OnEvaluate(TrainingArguments args, TrainerState state, TrainerControl control, IReadOnlyDictionary<string, double> metrics) =>
+            LastEvaluate = metrics;
+    }
+}
