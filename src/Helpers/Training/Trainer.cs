@@ -240,6 +240,7 @@ public class Trainer
         {
             SaveCheckpoint();
             CallbackEvent(c => c.OnSave(Args, State, Control));
+            Control.ShouldSave = false; // HF's CallbackHandler.on_save
         }
     }
 
@@ -281,6 +282,7 @@ public class Trainer
             output.Metrics[kv.Key] = kv.Value;
         Log(output.Metrics);
         CallbackEvent(c => c.OnEvaluate(Args, State, Control, output.Metrics));
+        Control.ShouldEvaluate = false; // HF's CallbackHandler.on_evaluate
         return output.Metrics;
     }
 
@@ -526,6 +528,7 @@ public class Trainer
         if (State.Epoch is { } epoch) logs["epoch"] = epoch;
         State.LogHistory.Add(new Dictionary<string, double>(logs) { ["step"] = State.GlobalStep });
         CallbackEvent(c => c.OnLog(Args, State, Control, logs));
+        Control.ShouldLog = false; // HF's CallbackHandler.on_log
     }
 
     void CallbackEvent(Action<TrainerCallback> e)
