@@ -198,6 +198,51 @@ public class TrainerTests
         Assert.Equal(1, trainer.Train().GlobalStep);
     }
 
+    [Fact]
+    public void Bad_Inputs_Get_Clear_Errors()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var args = TinyTraining.Args(folder.Path);
+        var data = TinyTraining.MarkerTask(16, seed: 1);
+
+        var empty = Assert.Throws<InvalidOperationException>(() => new Trainer(model, args, data.Select([])).Train());
+        Assert.Contains("training data set is empty", empty.Message);
+
+        var batch = Assert.Throws<ArgumentException>(() => new Trainer(model, args with { PerDeviceTrainBatchSize = 0 }, data));
+        Assert.Equal("PerDeviceTrainBatchSize", batch.ParamName);
+        Assert.Contains("got 0", batch.Message);
+
+        var noEval = Assert.Throws<ArgumentException>(() => new Trainer(model, args with { EvalStrategy = IntervalStrategy.Epoch }, data));
+        Assert.Contains("EvalStrategy (eval_strategy) to 'epoch' but you didn't pass an evalDataset", noEval.Message);
+
+        var noTrain = Assert.Throws<InvalidOperationException>(() => new Trainer(model, args).Train());
+        Assert.Contains("needs a trainDataset", noTrain.Message);
+
+        var noLabels = Assert.Throws<InvalidOperationException>(() => new Trainer(model, args, data.RemoveColumns("label")).Train());
+        Assert.Contains("no 'labels'", noLabels.Message);
+
+        var tooFew = Assert.Throws<InvalidOperationException>(() => new Trainer(model, args with { DataloaderDropLast = true, PerDeviceTrainBatchSize = 32 }, data).Train());
+        Assert.Contains("fewer than one batch", tooFew.Message);
+
+        using var linear = nn.Linear(2, 2);
+        var notAModel = Assert.Throws<ArgumentException>(() => new Trainer(linear, args, data));
+        Assert.Contains("ITrainableModel", notAModel.Message);
+
+        var throwing = new Trainer(model, args, data, data, computeMetrics: _ => throw new DivideByZeroException("no positives"));
+        var metricsError = Assert.Throws<TrainingException>(() => throwing.Evaluate());
+        Assert.Contains("computeMetrics threw DivideByZeroException", metricsError.Message);
+        Assert.Contains("no positives", metricsError.Message);
+        Assert.IsType<DivideByZeroException>(metricsError.InnerException);
+
+        var unknownMetric = new Trainer(model, args with
+        {
+            MaxSteps = 1, EvalStrategy = IntervalStrategy.Steps, EvalSteps = 1, MetricForBestModel = "f1", SaveStrategy = SaveStrategy.Best,
+        }, data, data, computeMetrics: Accuracy);
+        var metricError = Assert.Throws<TrainingException>(() => unknownMetric.Train());
+        Assert.Contains("'eval_f1', which is not found in the evaluation metrics. The available evaluation metrics are: eval_loss, eval_accuracy", metricError.Message);
+    }
+
     sealed class Recorder : TrainerCallback
     {
         public int Substeps { get; private set; }
