@@ -1,10 +1,15 @@
-// Smoke run: load a BERT checkpoint folder with the head swap, classify one sentence pair, save, reload, compare.
-//   dotnet run --project src/Smoke [-- <model folder>]
+// Smoke run: load a BERT checkpoint folder with the head swap, classify one sentence pair, save, reload, compare;
+// then, where the MRPC files are at hand (../shared/assets/mrpc), fine-tune it for a few steps with the Trainer.
+//   dotnet run --project src/Smoke [-- <model folder> [<MRPC folder>]]
 // Without a folder it uses ../shared/fixtures/pretrained-tiny when present (CI), otherwise it first writes a
 // randomly initialised bert-tiny-shaped checkpoint (as HF's save_pretrained would) and loads that.
+using FineTuning.Data;
+using FineTuning.Evaluation;
 using FineTuning.Models;
 using FineTuning.Models.Bert;
 using FineTuning.Native;
+using FineTuning.Tokenizers;
+using FineTuning.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -50,19 +55,52 @@ using var again = Logits(reloaded);
 bool same = logits.eq(again).all().item<bool>();
 Console.WriteLine($"\nSaved to {saved} and reloaded: logits {(same ? "identical" : "DIFFERENT")}");
 Directory.Delete(saved, recursive: true);
-return same ? 0 : 1;
+if (!same) return 1;
+
+// 4. Steps 4–6 of the lesson: TrainingArguments, Trainer, Train, Evaluate — a short run on part of MRPC.
+var mrpc = args.Length > 1 ? args[1] : SharedFolder("assets", "mrpc");
+if (mrpc is null || !File.Exists(Path.Combine(folder, "vocab.txt")))
+{
+    Console.WriteLine("\nNo MRPC files or vocab.txt here: skipping the fine-tuning stage.");
+    return 0;
+}
+var tokenizer = AutoTokenizer.FromPretrained(folder);
+var tokenized = Datasets.LoadDataset("glue", "mrpc", dataDir: mrpc)
+    .Map(b => tokenizer.Call(b.Strings("sentence1"), b.Strings("sentence2"), truncation: true), batched: true);
+var output = Path.Combine(Path.GetTempPath(), $"finetuning-smoke-trainer-{Environment.ProcessId}");
+var trainingArgs = new TrainingArguments
+{
+    OutputDir = output, NumTrainEpochs = 1, EvalStrategy = IntervalStrategy.Epoch, SaveStrategy = SaveStrategy.Epoch,
+    LoggingSteps = 8, PerDeviceTrainBatchSize = 16, PerDeviceEvalBatchSize = 32,
+};
+var trainer = new Trainer(model, trainingArgs, tokenized["train"].Select(Enumerable.Range(0, 320)),
+                          tokenized["validation"].Select(Enumerable.Range(0, 128)),
+                          processingClass: tokenizer, computeMetrics: GlueMetric.For("mrpc"));
+var result = trainer.Train();
+Console.WriteLine($"\nTrained {result.GlobalStep} steps in {result.Metrics["train_runtime"]:F1} s, mean training loss {result.TrainingLoss:F4}");
+foreach (var entry in trainer.State.LogHistory)
+    Console.WriteLine("  " + string.Join(", ", entry.Select(kv => $"{kv.Key} {kv.Value:G6}")));
+var checkpoint = TrainerCheckpoint.GetLastCheckpoint(output)!;
+Console.WriteLine($"Checkpoint: {checkpoint} ({string.Join(", ", Directory.GetFiles(checkpoint).Select(Path.GetFileName).Order())})");
+Directory.Delete(output, recursive: true);
+return 0;
+
+static string? SharedFolder(params string[] parts)
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln")))
+        {
+            var shared = Path.GetFullPath(Path.Combine([dir.FullName, "..", "shared", .. parts]));
+            return Directory.Exists(shared) ? shared : null;
+        }
+    return null;
+}
 
 static string Format(Tensor t) => "[" + string.Join(", ", t.flatten().data<float>().ToArray().Select(v => v.ToString("F6"))) + "]";
 
 static string DefaultFolder()
 {
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln")))
-        {
-            var shared = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "pretrained-tiny"));
-            if (Directory.Exists(shared)) return shared;
-            break;
-        }
+    if (SharedFolder("fixtures", "pretrained-tiny") is { } shared) return shared;
     // No fixtures (a fresh clone): make a random checkpoint of bert-tiny's shape, saved the way HF saves one.
     var folder = Path.Combine(Path.GetTempPath(), "finetuning-random-bert-tiny");
     if (!File.Exists(Path.Combine(folder, "model.safetensors")))

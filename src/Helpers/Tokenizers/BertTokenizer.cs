@@ -14,6 +14,8 @@ public sealed class BertTokenizer
     public const string TokenizerConfigFile = "tokenizer_config.json";
     public const string SpecialTokensMapFile = "special_tokens_map.json";
 
+    bool warnedNoTruncation;
+
     const string NoTruncationWarning = "Asking to truncate to max_length but no maximum length is provided and the model has no predefined maximum length. Default to no truncation.";
     const string NoPaddingWarning = "Asking to pad to max_length but no maximum length is provided and the model has no predefined maximum length. Default to no padding.";
     const string ImplicitTruncationWarning = "Truncation was not explicitly activated but `max_length` is provided a specific value, please use `truncation=True` to explicitly truncate examples to max length. Defaulting to 'longest_first' truncation strategy. If you encode pairs of sequences (GLUE-style) with the tokenizer you can select this strategy more precisely by providing a specific strategy to `truncation`.";
@@ -333,7 +335,13 @@ public sealed class BertTokenizer
             }
             if (trunc != TruncationStrategy.DoNotTruncate)
             {
-                if (ModelMaxLength is null) { Logging.Warning(NoTruncationWarning); trunc = TruncationStrategy.DoNotTruncate; }
+                if (ModelMaxLength is null)
+                {
+                    // HF warns once per tokenizer (its deprecation_warnings["Asking-to-truncate-to-max_length"] flag).
+                    if (!warnedNoTruncation) Logging.Warning(NoTruncationWarning);
+                    warnedNoTruncation = true;
+                    trunc = TruncationStrategy.DoNotTruncate;
+                }
                 else max = (int)Math.Min(ModelMaxLength.Value, int.MaxValue);
             }
         }
