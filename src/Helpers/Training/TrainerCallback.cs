@@ -48,6 +48,9 @@ public abstract class TrainerCallback
     public virtual void OnLog(TrainingArguments args, TrainerState state, TrainerControl control,
                               IReadOnlyDictionary<string, double> logs) { }
 
-    /// <summary>After each evaluation / prediction batch.</summary>
-    public virtual void OnPredictionStep(TrainingArguments args, TrainerState state, TrainerControl control) { }
+    /// <summary>After each evaluation / prediction batch. <paramref name="evalBatchCount"/> is the number of batches
+    /// of this evaluation (HF's <c>len(eval_dataloader)</c>, which HF passes in its keyword arguments); null when unknown,
+    /// and progress displays then show no evaluation bar, as HF does without <c>has_length(eval_dataloader)</c>.</summary>
+    public virtual void OnPredictionStep(TrainingArguments args, TrainerState state, TrainerControl control,
+                                         int? evalBatchCount = null) { }
 }
