@@ -44,7 +44,10 @@ public class Trainer
     /// tokenizer is given, else padding with id 0.</param>
     /// <param name="processingClass">The tokenizer: saved into every checkpoint and used for the default collator.</param>
     /// <param name="computeMetrics">Metrics from an <see cref="EvalPrediction"/>, e.g. <c>GlueMetric.For("mrpc")</c>.</param>
-    /// <param name="callbacks">Extra callbacks, run after the built-in <see cref="DefaultFlowCallback"/>.</param>
+    /// <param name="callbacks">Extra callbacks, run after the built-in <see cref="DefaultFlowCallback"/>. Unless
+    /// <see cref="TrainingArguments.DisableTqdm"/> is set or a progress callback is among them, a console
+    /// <see cref="ProgressCallback"/> (to stderr) is added, as HF adds its tqdm bar; in a notebook pass a
+    /// <see cref="NotebookProgressCallback"/>.</param>
     public Trainer(nn.Module model, TrainingArguments args, Dataset? trainDataset = null, Dataset? evalDataset = null,
                    DataCollatorWithPadding? dataCollator = null, BertTokenizer? processingClass = null,
                    Func<EvalPrediction, IReadOnlyDictionary<string, double>>? computeMetrics = null,
@@ -68,6 +71,9 @@ public class Trainer
         DataCollator = dataCollator ?? new DataCollatorWithPadding(processingClass?.PadTokenId ?? 0);
         this.computeMetrics = computeMetrics;
         this.callbacks = [new DefaultFlowCallback(), .. callbacks ?? []];
+        // HF adds a tqdm progress bar unless disabled; a notebook passes its NotebookProgressCallback instead.
+        if (!args.DisableTqdm && !this.callbacks.Any(c => c is ProgressCallback or NotebookProgressCallback))
+            this.callbacks.Insert(1, new ProgressCallback());
 
         // HF's set_seed(args.seed) in __init__: classifier init (if the caller builds the model later) and dropout.
         torch.manual_seed(args.Seed);
@@ -336,7 +342,7 @@ public class Trainer
                 else hasLabels = false;
                 examples += indices.Length;
                 steps++;
-                CallbackEvent(c => c.OnPredictionStep(Args, State, Control));
+                CallbackEvent(c => c.OnPredictionStep(Args, State, Control, loader.Count));
             }
         }
         finally

@@ -63,6 +63,7 @@ static class TinyTraining
         PerDeviceEvalBatchSize = 32,
         SaveStrategy = SaveStrategy.No,
         LoggingSteps = 1,
+        DisableTqdm = true,
     };
 
     public static double[] Losses(TrainerState state) =>

@@ -151,6 +151,7 @@ public class TrainerTests
 
         Assert.Equal(["eval_loss", "eval_accuracy", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"], metrics.Keys);
         Assert.Equal(3, seen.PredictionSteps); // 16 + 16 + 8
+        Assert.Equal(3, seen.BatchCount);
         Assert.Same(metrics, seen.LastEvaluate);
         Assert.Equal(metrics.Count + 1, trainer.State.LogHistory.Single().Count); // + step
         Assert.Equal(0, trainer.State.LogHistory.Single()["step"]);
@@ -243,6 +244,37 @@ public class TrainerTests
         Assert.Contains("'eval_f1', which is not found in the evaluation metrics. The available evaluation metrics are: eval_loss, eval_accuracy", metricError.Message);
     }
 
+    [Fact]
+    public void Progress_Displays_Follow_A_Real_Run_On_The_Console_And_In_A_Notebook_Table()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var args = TinyTraining.Args(folder.Path) with { NumTrainEpochs = 2, EvalStrategy = IntervalStrategy.Epoch, LoggingSteps = 2, DisableTqdm = false };
+        var console = new StringWriter();
+        string? html = null;
+        var trainer = new Trainer(model, args, TinyTraining.MarkerTask(64, seed: 1), TinyTraining.MarkerTask(32, seed: 2),
+                                  computeMetrics: Accuracy,
+                                  callbacks: [new ProgressCallback(console, interactive: false), new NotebookProgressCallback(h => html = h)]);
+        Assert.Equal(1, trainer.Callbacks.Count(c => c is ProgressCallback)); // no second, default one
+        trainer.Train();
+
+        var text = console.ToString();
+        Assert.Contains("8/8", text);
+        Assert.Contains("{'loss': ", text);
+        Assert.Contains("'eval_accuracy': ", text);
+        Assert.Contains("'train_runtime': ", text);
+        Assert.NotNull(html);
+        Assert.Contains("<th>Epoch</th>", html);
+        Assert.Contains("<th>Validation Loss</th>", html);
+        Assert.Contains("<th>Accuracy</th>", html);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(html!, "<tr>\\s*<td>[12]</td>").Count); // one row per epoch
+
+        var quiet = new Trainer(model, args with { DisableTqdm = true }, TinyTraining.MarkerTask(16, seed: 1), TinyTraining.MarkerTask(8, seed: 2));
+        Assert.DoesNotContain(quiet.Callbacks, c => c is ProgressCallback);
+        var defaulted = new Trainer(model, args, TinyTraining.MarkerTask(16, seed: 1), TinyTraining.MarkerTask(8, seed: 2));
+        Assert.Single(defaulted.Callbacks, c => c is ProgressCallback);
+    }
+
     sealed class Recorder : TrainerCallback
     {
         public int Substeps { get; private set; }
@@ -250,7 +282,13 @@ public class TrainerTests
         public IReadOnlyDictionary<string, double>? LastEvaluate { get; private set; }
 
         public override void OnSubstepEnd(TrainingArguments args, TrainerState state, TrainerControl control) => Substeps++;
-        public override void OnPredictionStep(TrainingArguments args, TrainerState state, TrainerControl control) => PredictionSteps++;
+        public override void OnPredictionStep(TrainingArguments args, TrainerState state, TrainerControl control, int? evalBatchCount = null)
+        {
+            PredictionSteps++;
+            BatchCount = evalBatchCount;
+        }
+
+        public int? BatchCount { get; private set; }
 
         public override void OnEvaluate(TrainingArguments args, TrainerState state, TrainerControl control, IReadOnlyDictionary<string, double> metrics) =>
             LastEvaluate = metrics;
