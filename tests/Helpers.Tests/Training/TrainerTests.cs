@@ -275,6 +275,32 @@ public class TrainerTests
         Assert.Single(defaulted.Callbacks, c => c is ProgressCallback);
     }
 
+    [Fact]
+    public void Early_Stopping_Ends_Training_After_Patience_Evaluations_Without_Improvement_And_Restores_The_Best()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        double[] scores = [0.5, 0.6, 0.55, 0.6, 0.7, 0.8];
+        int evaluation = 0;
+        var args = TinyTraining.Args(folder.Path) with
+        {
+            MaxSteps = 20, EvalStrategy = IntervalStrategy.Steps, EvalSteps = 1, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1,
+            LoadBestModelAtEnd = true, MetricForBestModel = "score",
+        };
+        var trainer = new Trainer(model, args, TinyTraining.MarkerTask(64, seed: 1), TinyTraining.MarkerTask(16, seed: 2),
+                                  computeMetrics: _ => new Dictionary<string, double> { ["score"] = scores[evaluation++] },
+                                  callbacks: [new EarlyStoppingCallback(earlyStoppingPatience: 2)]);
+        var result = trainer.Train();
+
+        Assert.Equal(4, result.GlobalStep); // 0.55 and 0.6 at steps 3 and 4 do not beat 0.6 (step 2)
+        Assert.Equal(0.6, trainer.State.BestMetric);
+        Assert.EndsWith("checkpoint-2", trainer.State.BestModelCheckpoint);
+        using var best = TinyTraining.Model(seed: 5);
+        TrainerCheckpoint.LoadModelWeights(best, trainer.State.BestModelCheckpoint!);
+        var expected = TinyTraining.Weights(best);
+        foreach (var (name, values) in TinyTraining.Weights(model)) Assert.True(values.SequenceEqual(expected[name]), name);
+    }
+
     sealed class Recorder : TrainerCallback
     {
         public int Substeps { get; private set; }
