@@ -17,7 +17,7 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel, ITraina
     {
         bert = new BertModel(config);
         dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
-        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        classifier = new Linear(config.HiddenSize, config.NumLabels);
         ProblemType = config.ProblemType;
         RegisterComponents();
         PostInit();
@@ -75,6 +75,8 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel, ITraina
 
     Tensor Loss(Tensor logits, Tensor labels)
     {
+        // Autocast's policy: losses in fp32, whatever dtype the logits came out in (bf16 / fp16 under autocast).
+        if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to_type(ScalarType.Float32);
         ProblemType ??= NumLabels == 1 ? "regression"
                       : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? "single_label_classification"
                       : "multi_label_classification";

@@ -11,7 +11,7 @@ public sealed class BertIntermediate : nn.Module
 
     public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
     {
-        dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        dense = new Linear(config.HiddenSize, config.IntermediateSize);
         activation = Activations.Get(config.HiddenAct);
         RegisterComponents();
     }

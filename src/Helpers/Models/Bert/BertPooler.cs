@@ -10,7 +10,7 @@ public sealed class BertPooler : nn.Module
 
     public BertPooler(BertConfig config) : base(nameof(BertPooler))
     {
-        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = new Linear(config.HiddenSize, config.HiddenSize);
         RegisterComponents();
     }
 

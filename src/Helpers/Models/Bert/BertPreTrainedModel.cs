@@ -45,8 +45,8 @@ public abstract class BertPreTrainedModel : nn.Module
         switch (module)
         {
             case Linear linear:
-                linear.weight!.normal_(0.0, std);
-                linear.bias?.zero_();
+                linear.Weight.normal_(0.0, std);
+                linear.Bias?.zero_();
                 break;
             case Embedding embedding:
                 embedding.weight!.normal_(0.0, std);

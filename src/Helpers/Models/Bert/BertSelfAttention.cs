@@ -1,3 +1,4 @@
+using FineTuning.Amp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -19,9 +20,9 @@ public sealed class BertSelfAttention : nn.Module
         numHeads = config.NumAttentionHeads;
         headSize = config.HiddenSize / config.NumAttentionHeads;
         dropoutProb = config.AttentionProbsDropoutProb;
-        query = nn.Linear(config.HiddenSize, config.HiddenSize);
-        key = nn.Linear(config.HiddenSize, config.HiddenSize);
-        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        query = new Linear(config.HiddenSize, config.HiddenSize);
+        key = new Linear(config.HiddenSize, config.HiddenSize);
+        value = new Linear(config.HiddenSize, config.HiddenSize);
         dropout = nn.Dropout(config.AttentionProbsDropoutProb);
         RegisterComponents();
     }
@@ -47,14 +48,17 @@ public sealed class BertSelfAttention : nn.Module
         Tensor context; // (batch, heads, seq, head)
         if (AttnImplementation == "sdpa")
         {
-            context = nn.functional.scaled_dot_product_attention(q, k, v, additiveMask, p: training ? dropoutProb : 0.0);
+            // Under autocast q, k, v are already in the reduced dtype; the float mask must match them.
+            var mask = additiveMask is null ? null : Autocast.Cast(additiveMask);
+            context = nn.functional.scaled_dot_product_attention(q, k, v, mask, p: training ? dropoutProb : 0.0);
         }
         else
         {
-            var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headSize); // (batch, heads, seq, seq)
+            // Under autocast the products run reduced; adding the fp32 mask promotes the scores, so softmax is fp32.
+            var scores = Autocast.Matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headSize); // (batch, heads, seq, seq)
             if (additiveMask is not null) scores = scores + additiveMask;
             var probs = dropout.forward(nn.functional.softmax(scores, dim: -1));
-            context = matmul(probs, v);
+            context = Autocast.Matmul(probs, v);
         }
         return context.permute(0, 2, 1, 3).reshape(batch, seq, numHeads * headSize);
     }

@@ -12,7 +12,7 @@ public sealed class BertSelfOutput : nn.Module
 
     public BertSelfOutput(BertConfig config) : base(nameof(BertSelfOutput))
     {
-        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = new Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();

@@ -1,0 +1,72 @@
+using static TorchSharp.torch;
+
+namespace FineTuning.Amp;
+
+/// <summary>
+/// PyTorch's <c>torch.autocast</c>, for the ops our models use (TorchSharp has no autocast). Inside
+/// <c>using (Autocast.Enable(ScalarType.BFloat16))</c> the matmul-heavy ops — <see cref="Linear"/>,
+/// <see cref="Matmul"/> and scaled-dot-product attention — run in the reduced dtype; everything else keeps the dtype
+/// type promotion gives it, so LayerNorm (whose input is the fp32 residual sum), softmax over masked scores and the
+/// loss stay fp32, and the master weights are never converted. This is autocast's CPU policy ("lower precision" ops
+/// vs the rest). Converting the whole model to bf16 instead loses AdamW's small updates and stops learning.
+/// </summary>
+/// <remarks>
+/// The state is per thread, as PyTorch's is. Casts are differentiable, so gradients reach the fp32 weights in fp32.
+/// The models consult <see cref="DType"/>; nothing else is patched.
+/// </remarks>
+public static class Autocast
+{
+    [ThreadStatic] static ScalarType? current;
+
+    /// <summary>The reduced dtype of the innermost enabled region on this thread, or null outside any.</summary>
+    public static ScalarType? DType => current;
+
+    /// <summary>Whether the current thread is inside an enabled autocast region.</summary>
+    public static bool IsEnabled => current is not null;
+
+    /// <summary>
+    /// Enters an autocast region (nestable; disposing restores the outer state). <paramref name="dtype"/> is
+    /// BFloat16 or Float16; null disables autocast inside (PyTorch's <c>autocast(enabled=False)</c>).
+    /// </summary>
+    public static IDisposable Enable(ScalarType? dtype)
+    {
+        if (dtype is not (null or ScalarType.BFloat16 or ScalarType.Float16))
+            throw new ArgumentException($"autocast supports BFloat16 and Float16, not {dtype}.", nameof(dtype));
+        var outer = current;
+        current = dtype;
+        return new Region(outer);
+    }
+
+    /// <summary><c>F.linear</c>: in the autocast dtype inside a region (input, weight and bias cast), as is otherwise.</summary>
+    /// <param name="input">(..., in)</param>
+    /// <param name="weight">(out, in)</param>
+    /// <param name="bias">(out) or null</param>
+    /// <returns>(..., out), in the autocast dtype inside a region.</returns>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias) => current is { } t
+        ? nn.functional.linear(Cast(input, t), Cast(weight, t), bias is null ? null : Cast(bias, t))
+        : nn.functional.linear(input, weight, bias);
+
+    /// <summary><c>torch.matmul</c>: both operands cast to the autocast dtype inside a region.</summary>
+    public static Tensor Matmul(Tensor a, Tensor b) => current is { } t ? matmul(Cast(a, t), Cast(b, t)) : matmul(a, b);
+
+    /// <summary>
+    /// Casts floating tensors to the autocast dtype inside a region (what autocast does to every input of a
+    /// lower-precision op: PyTorch's scaled_dot_product_attention takes query, key, value and a float mask of one dtype).
+    /// Returns the tensor itself outside a region, or when it is not floating point.
+    /// </summary>
+    public static Tensor Cast(Tensor x) => current is { } t ? Cast(x, t) : x;
+
+    static Tensor Cast(Tensor x, ScalarType t) => x.dtype == t || !x.is_floating_point() ? x : x.to_type(t);
+
+    sealed class Region(ScalarType? outer) : IDisposable
+    {
+        bool disposed;
+
+        public void Dispose()
+        {
+            if (disposed) return;
+            disposed = true;
+            current = outer;
+        }
+    }
+}
