@@ -56,6 +56,26 @@ public static class Autocast
     /// </summary>
     public static Tensor Cast(Tensor x) => current is { } t ? Cast(x, t) : x;
 
+    /// <summary>
+    /// Runs a tiny linear forward and backward in <paramref name="dtype"/> on <paramref name="device"/>, so that a
+    /// libtorch build without those kernels fails here with a message naming the setting, not deep in a training step.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The dtype's matmul or its gradient is not available on the device.</exception>
+    public static void CheckSupported(ScalarType dtype, Device device, string setting)
+    {
+        try
+        {
+            using var scope = NewDisposeScope();
+            var w = ones(2, 2, device: device, requires_grad: true);
+            using (Enable(dtype)) Linear(ones(1, 2, device: device), w, null).sum().backward();
+        }
+        catch (Exception e) when (e is not ArgumentException)
+        {
+            throw new NotSupportedException($"{setting} mixed precision is not available on {device.type}: libtorch has no {dtype} "
+                + $"matmul or gradient there ({e.Message.Split('\n')[0]}). Use Bf16 on a CPU, Fp16 or Bf16 on a GPU, or neither.", e);
+        }
+    }
+
     static Tensor Cast(Tensor x, ScalarType t) => x.dtype == t || !x.is_floating_point() ? x : x.to_type(t);
 
     sealed class Region(ScalarType? outer) : IDisposable

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FineTuning.Amp;
 using FineTuning.SafeTensors;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -148,6 +149,44 @@ public static class TrainerCheckpoint
             if (!doc.RootElement.TryGetProperty("last_epoch", out var step) || !step.TryGetInt32(out var n) || n < 0)
                 throw new CheckpointException(path, "field 'last_epoch': expected a non-negative integer", "last_epoch");
             scheduler.LoadStateDict(new LrSchedulerState(n));
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+        }
+    }
+
+    /// <summary>Writes the fp16 loss scaler's state (torch's <c>scaler.state_dict()</c> keys) to <c>scaler.json</c>.</summary>
+    public static void SaveScaler(GradScaler scaler, string folder)
+    {
+        var state = scaler.StateDict();
+        var w = new PythonJson.Writer();
+        w.Object([
+            ("scale", x => x.Double(state.Scale)),
+            ("growth_factor", x => x.Double(state.GrowthFactor)),
+            ("backoff_factor", x => x.Double(state.BackoffFactor)),
+            ("growth_interval", x => x.Int(state.GrowthInterval)),
+            ("_growth_tracker", x => x.Int(state.GrowthTracker)),
+        ]);
+        AtomicFile.WriteAllText(Path.Combine(folder, ScalerName), w.ToString() + "\n");
+    }
+
+    /// <summary>Restores the scale and growth count of <c>scaler.json</c>. A checkpoint without one (saved without
+    /// Fp16) leaves the scaler at its initial scale, as HF does.</summary>
+    public static void LoadScaler(GradScaler scaler, string folder)
+    {
+        var path = Path.Combine(folder, ScalerName);
+        if (!File.Exists(path)) return;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "expected a JSON object");
+            if (!root.TryGetProperty("scale", out var s) || !s.TryGetDouble(out var scale) || !(scale > 0) || double.IsInfinity(scale))
+                throw new CheckpointException(path, "field 'scale': expected a positive number", "scale");
+            if (!root.TryGetProperty("_growth_tracker", out var g) || !g.TryGetInt32(out var tracker) || tracker < 0)
+                throw new CheckpointException(path, "field '_growth_tracker': expected a non-negative integer", "_growth_tracker");
+            scaler.LoadStateDict(scaler.StateDict() with { Scale = scale, GrowthTracker = tracker });
         }
         catch (JsonException e)
         {

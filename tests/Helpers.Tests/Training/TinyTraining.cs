@@ -73,3 +73,13 @@ static class TinyTraining
     public static Dictionary<string, float[]> Weights(nn.Module model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().to_type(ScalarType.Float32).data<float>().ToArray());
 }
+
+/// <summary>Stops training at the end of epoch <paramref name="epochs"/>, so a run of N epochs can be cut short with the
+/// N-epoch schedule (as an interruption would).</summary>
+sealed class StopAfterEpoch(int epochs) : TrainerCallback
+{
+    public override void OnEpochEnd(TrainingArguments args, TrainerState state, TrainerControl control)
+    {
+        if (state.Epoch >= epochs) control.ShouldTrainingStop = true;
+    }
+}

@@ -9,14 +9,6 @@ namespace FineTuning.Tests.Training;
 /// <summary>checkpoint-N folders: contents, atomic writes, rotation, best model, resume.</summary>
 public class TrainerCheckpointTests
 {
-    sealed class StopAfterEpoch(int epochs) : TrainerCallback
-    {
-        public override void OnEpochEnd(TrainingArguments args, TrainerState state, TrainerControl control)
-        {
-            if (state.Epoch >= epochs) control.ShouldTrainingStop = true;
-        }
-    }
-
     [Fact]
     public void Two_Epochs_Straight_Equal_One_Epoch_Then_Resume_Then_One_Epoch_Bit_For_Bit()
     {
