@@ -27,8 +27,8 @@ public static class LrSchedules
     /// lr_end (HF reads <c>optimizer.defaults["lr"]</c>).</param>
     /// <exception cref="ArgumentException">Negative step counts, an unknown kwarg, polynomial without
     /// <paramref name="initialLr"/> or with lr_end &gt;= initialLr.</exception>
-    /// <exception cref="NotSupportedException">ReduceLrOnPlateau: it is driven by an eval metric, not by the step,
-    /// and is not implemented.</exception>
+    /// <exception cref="NotSupportedException">ReduceLrOnPlateau: it is driven by an eval metric, not by the step
+    /// (see <see cref="LrScheduler.ReduceLrOnPlateau"/>).</exception>
     public static Func<int, double> Get(SchedulerType type, int numWarmupSteps, int numTrainingSteps,
         IReadOnlyDictionary<string, double>? kwargs = null, double? initialLr = null)
     {
@@ -61,7 +61,7 @@ public static class LrSchedules
             SchedulerType.ConstantWithWarmup => ConstantWithWarmup(numWarmupSteps),
             SchedulerType.InverseSqrt => InverseSqrt(numWarmupSteps, kwargs.TryGetValue("timescale", out var t) ? t : null),
             SchedulerType.ReduceLrOnPlateau => throw new NotSupportedException(
-                "lr_scheduler_type reduce_lr_on_plateau is not supported: it needs the eval metric, not the step"),
+                "reduce_lr_on_plateau has no multiplier per step: it follows the eval metric (LrScheduler.ReduceLrOnPlateau)"),
             _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
         };
     }

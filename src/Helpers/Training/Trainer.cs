@@ -219,7 +219,7 @@ public class Trainer
             lastGradNorm = Args.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(parameters, Args.MaxGradNorm) : null;
             bool stepped = Scaler?.Step(Optimizer!) ?? StepOptimizer();     // fp16: skipped when a gradient is inf / NaN
             Scaler?.Update();
-            if (stepped) LrScheduler!.Step();                               // HF: a skipped step leaves the schedule
+            if (stepped && !LrScheduler!.IsMetricDriven) LrScheduler.Step(); // HF: a skipped step leaves the schedule
             Optimizer!.zero_grad();
         }
         // TorchSharp frees some native objects only in finalizers (the Scalars that AdamW and operators make from
@@ -271,6 +271,7 @@ public class Trainer
         if (Control.ShouldEvaluate)
         {
             var metrics = Evaluate();
+            if (LrScheduler!.IsMetricDriven) LrScheduler.StepOnMetric(MetricToCheck(metrics)); // reduce_lr_on_plateau
             bool isNewBest = DetermineBestMetric(metrics);
             if (Args.SaveStrategy == SaveStrategy.Best) Control.ShouldSave = isNewBest;
         }
@@ -414,14 +415,22 @@ public class Trainer
         return ordered;
     }
 
-    bool DetermineBestMetric(IReadOnlyDictionary<string, double> metrics)
+    /// <summary>The value of "eval_" + <see cref="TrainingArguments.EffectiveMetricForBestModel"/> in
+    /// <paramref name="metrics"/>, or HF's error listing the metrics there are.</summary>
+    double MetricToCheck(IReadOnlyDictionary<string, double> metrics)
     {
-        if (Args.EffectiveMetricForBestModel is not { } name) return false;
+        var name = Args.EffectiveMetricForBestModel ?? "loss";
         var key = name.StartsWith("eval_", StringComparison.Ordinal) ? name : $"eval_{name}";
-        if (!metrics.TryGetValue(key, out var value))
-            throw new TrainingException(State.GlobalStep, $"The MetricForBestModel (metric_for_best_model) training argument is set to '{key}', "
+        return metrics.TryGetValue(key, out var value) ? value
+            : throw new TrainingException(State.GlobalStep, $"The MetricForBestModel (metric_for_best_model) training argument is set to '{key}', "
                 + $"which is not found in the evaluation metrics. The available evaluation metrics are: {string.Join(", ", metrics.Keys)}. "
                 + "Consider changing MetricForBestModel in the TrainingArguments.");
+    }
+
+    bool DetermineBestMetric(IReadOnlyDictionary<string, double> metrics)
+    {
+        if (Args.EffectiveMetricForBestModel is null) return false;
+        double value = MetricToCheck(metrics);
         bool greater = Args.EffectiveGreaterIsBetter ?? true;
         State.BestMetric ??= greater ? double.NegativeInfinity : double.PositiveInfinity;
         if (greater ? value > State.BestMetric : value < State.BestMetric)

@@ -17,7 +17,9 @@ namespace FineTuning.Training;
 /// <item><c>optimizer.safetensors</c>: AdamW's exp_avg / exp_avg_sq of parameter i as <c>state.{i}.exp_avg</c> ...,
 /// the per-parameter step counts and the param groups (lr, betas, eps, weight_decay) in <c>__metadata__</c> — torch's
 /// <c>optimizer.state_dict()</c> layout.</item>
-/// <item><c>scheduler.json</c>: <c>{"last_epoch": N, "base_lrs": [...], "_last_lr": [...]}</c>.</item>
+/// <item><c>scheduler.json</c>: <c>{"last_epoch": N, "base_lrs": [...], "_last_lr": [...]}</c> (reduce_lr_on_plateau adds
+/// torch's <c>best</c>, <c>num_bad_epochs</c>, <c>cooldown_counter</c>).</item>
+/// <item><c>scaler.json</c> (Fp16 only): the GradScaler's <c>scale</c> and <c>_growth_tracker</c> (HF: scaler.pt).</item>
 /// <item><c>rng_state.safetensors</c>: the CPU generator's state (torch's <c>rng_state.pth</c> "cpu" entry).</item>
 /// <item><c>trainer_state.json</c>, <c>training_args.json</c> (HF: training_args.bin, a pickle).</item>
 /// </list>
@@ -129,12 +131,21 @@ public static class TrainerCheckpoint
     /// <summary>Writes the scheduler's step count and learning rates to <c>scheduler.json</c>.</summary>
     public static void SaveScheduler(LrScheduler scheduler, string folder)
     {
-        var w = new PythonJson.Writer();
-        w.Object([
+        var state = scheduler.StateDict();
+        var fields = new List<(string, Action<PythonJson.Writer>)>
+        {
             ("_last_lr", x => x.Array(scheduler.LastLr.Select(v => (Action<PythonJson.Writer>)(y => y.Double(v))))),
             ("base_lrs", x => x.Array(scheduler.BaseLrs.Select(v => (Action<PythonJson.Writer>)(y => y.Double(v))))),
-            ("last_epoch", x => x.Int(scheduler.CurrentStep)),
-        ]);
+        };
+        if (scheduler.IsMetricDriven) // reduce_lr_on_plateau: torch's ReduceLROnPlateau state; best null = no metric yet (±inf)
+            fields.AddRange([
+                ("best", x => x.Double(state.Best is { } b && double.IsFinite(b) ? b : null)),
+                ("cooldown_counter", x => x.Int(state.CooldownCounter)),
+            ]);
+        fields.Add(("last_epoch", x => x.Int(scheduler.CurrentStep)));
+        if (scheduler.IsMetricDriven) fields.Add(("num_bad_epochs", x => x.Int(state.NumBadEpochs)));
+        var w = new PythonJson.Writer();
+        w.Object(fields);
         AtomicFile.WriteAllText(Path.Combine(folder, SchedulerName), w.ToString() + "\n");
     }
 
@@ -146,9 +157,24 @@ public static class TrainerCheckpoint
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            if (!doc.RootElement.TryGetProperty("last_epoch", out var step) || !step.TryGetInt32(out var n) || n < 0)
-                throw new CheckpointException(path, "field 'last_epoch': expected a non-negative integer", "last_epoch");
-            scheduler.LoadStateDict(new LrSchedulerState(n));
+            var root = doc.RootElement;
+            int Int(string field) => root.TryGetProperty(field, out var e) && e.TryGetInt32(out var n) && n >= 0 ? n
+                : throw new CheckpointException(path, $"field '{field}': expected a non-negative integer", field);
+            var step = Int("last_epoch");
+            if (!scheduler.IsMetricDriven)
+            {
+                scheduler.LoadStateDict(new LrSchedulerState(step));
+                return;
+            }
+            if (!root.TryGetProperty("_last_lr", out var lrs) || lrs.ValueKind != JsonValueKind.Array
+                || lrs.GetArrayLength() != scheduler.BaseLrs.Count || lrs.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out _)))
+                throw new CheckpointException(path, $"field '_last_lr': expected {scheduler.BaseLrs.Count} learning rates (reduce_lr_on_plateau)", "_last_lr");
+            if (!root.TryGetProperty("best", out var bestElement)
+                || !(bestElement.ValueKind == JsonValueKind.Null || bestElement.ValueKind == JsonValueKind.Number && bestElement.TryGetDouble(out _)))
+                throw new CheckpointException(path, "field 'best': expected a number or null (reduce_lr_on_plateau)", "best");
+            double? best = bestElement.ValueKind == JsonValueKind.Null ? null : bestElement.GetDouble();
+            scheduler.LoadStateDict(new LrSchedulerState(step, lrs.EnumerateArray().Select(v => v.GetDouble()).ToArray(), best,
+                                                         Int("num_bad_epochs"), Int("cooldown_counter")));
         }
         catch (JsonException e)
         {
@@ -255,6 +281,7 @@ public static class TrainerCheckpoint
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
+
 
     static T ReadMetadata<T>(SafeTensorsFile file, string path, string key)
     {

@@ -295,9 +295,9 @@ public sealed record TrainingArguments
     public double EffectiveEvalSteps => EvalSteps is { } s && s != 0 ? s : LoggingSteps;
 
     /// <summary><see cref="MetricForBestModel"/>, or "loss" when it is null and <see cref="LoadBestModelAtEnd"/> is
-    /// set (HF's <c>__post_init__</c>); null otherwise.</summary>
+    /// set or the schedule is reduce_lr_on_plateau (HF's <c>__post_init__</c>); null otherwise.</summary>
     public string? EffectiveMetricForBestModel =>
-        MetricForBestModel ?? (LoadBestModelAtEnd ? "loss" : null);
+        MetricForBestModel ?? (LoadBestModelAtEnd || LrSchedulerType == SchedulerType.ReduceLrOnPlateau ? "loss" : null);
 
     /// <summary><see cref="GreaterIsBetter"/>, or, when null and there is a metric, whether the metric is something
     /// other than "loss" / "eval_loss" (HF 4.26's rule); null when there is no metric.</summary>

@@ -44,7 +44,7 @@ public enum SchedulerType
     ConstantWithWarmup,
     /// <summary>"inverse_sqrt": warmup, then 1/sqrt((step + shift) / timescale).</summary>
     InverseSqrt,
-    /// <summary>"reduce_lr_on_plateau": divide by 10 when the eval metric stops improving (not supported yet).</summary>
+    /// <summary>"reduce_lr_on_plateau": divide by 10 when the eval metric stops improving (torch's ReduceLROnPlateau).</summary>
     ReduceLrOnPlateau,
 }
 

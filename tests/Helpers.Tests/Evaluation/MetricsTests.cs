@@ -60,6 +60,28 @@ public class MetricsTests
         Assert.Contains("mrpc", Assert.Throws<ArgumentException>(() => GlueMetric.For("mrcp")).Message);
     }
 
+    /// <summary>HF's own Trainer run on this machine (../shared/bench/hf_trainer_baseline.json, evaluate's glue/mrpc, i.e.
+    /// scikit-learn) reports eval_accuracy and eval_f1 for the fixture model, which predicts "paraphrase" for every dev
+    /// pair: the same predictions over the real MRPC dev labels must give exactly its numbers.</summary>
+    [FixtureFact("bench", "hf_trainer_baseline.json")]
+    public void Mrpc_Metric_Equals_Hfs_Reported_Values_For_The_Same_Predictions()
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SharedFixtures.Path("bench", "hf_trainer_baseline.json")));
+        var evals = json.RootElement.GetProperty("runs").EnumerateObject()
+            .SelectMany(r => r.Value.GetProperty("eval_per_epoch").EnumerateArray()).ToList();
+        Assert.NotEmpty(evals);
+        var dev = FineTuning.Data.Datasets.LoadDataset("glue", "mrpc", dataDir: SharedFixtures.Path("assets", "mrpc"))["validation"];
+        var labels = dev.Column<long>("label").Select(l => (double)l).ToArray();
+        var allPositive = new EvalPrediction(labels.SelectMany(_ => new[] { 0f, 1f }).ToArray(), labels, NumLabels: 2);
+        var ours = GlueMetric.For("mrpc")(allPositive);
+        foreach (var e in evals.Where(e => Math.Abs(e.GetProperty("eval_accuracy").GetDouble() - 279.0 / 408) < 1e-12))
+        {
+            Assert.Equal(e.GetProperty("eval_accuracy").GetDouble(), ours["accuracy"], 15);
+            Assert.Equal(e.GetProperty("eval_f1").GetDouble(), ours["f1"], 15);
+        }
+        Assert.Contains(evals, e => Math.Abs(e.GetProperty("eval_f1").GetDouble() - ours["f1"]) < 1e-15);
+    }
+
     [Fact]
     public void Mismatched_Lengths_Are_A_Clear_Error()
         => Assert.Contains("same length", Assert.Throws<ArgumentException>(() => Metrics.Accuracy([1, 0], [1])).Message);
