@@ -15,7 +15,8 @@ namespace FineTuning.Peft;
 /// <para>Each targeted Linear W (out × in) becomes W·x + (alpha / r)·B·A·dropout(x) with A (r × in) and B (out × r);
 /// W is frozen, A starts Kaiming-uniform and B at zero, so the adapted model starts out equal to the base model.
 /// Only A and B (and the <see cref="ModulesToSave"/> copies, and biases per <see cref="Bias"/>) are trained.</para>
-/// <para>The record is immutable (derive variants with <c>with { ... }</c>); <see cref="Validate"/> checks values
+/// <para>The record is immutable (derive variants with <c>with { ... }</c>) and compares by value, lists included;
+/// <see cref="Validate"/> checks values
 /// and names the PEFT field at fault. Reading (<see cref="FromPretrained"/>, <see cref="FromJson"/>) accepts every
 /// field PEFT 0.19 writes: fields of features this library does not implement (DoRA, rsLoRA patterns, LoftQ, …)
 /// must hold their defaults, or reading fails naming the field; fields from newer PEFT versions are ignored with a
@@ -119,6 +120,21 @@ public sealed record LoraConfig
 
     /// <summary>lora_alpha / r, or lora_alpha / √r with <see cref="UseRslora"/>: the factor on B·A.</summary>
     public double Scaling => UseRslora ? LoraAlpha / Math.Sqrt(R) : LoraAlpha / R;
+
+    /// <summary>Value equality over every field, list contents included (in order).</summary>
+    public bool Equals(LoraConfig? other) =>
+        other is not null && TaskType == other.TaskType && BaseModelNameOrPath == other.BaseModelNameOrPath
+        && Revision == other.Revision && InferenceMode == other.InferenceMode && R == other.R
+        && LoraAlpha.Equals(other.LoraAlpha) && LoraDropout.Equals(other.LoraDropout)
+        && SameNames(TargetModules, other.TargetModules) && TargetModulesRegex == other.TargetModulesRegex
+        && SameNames(ExcludeModules, other.ExcludeModules) && Bias == other.Bias && UseRslora == other.UseRslora
+        && SameNames(ModulesToSave, other.ModulesToSave) && InitLoraWeights == other.InitLoraWeights;
+
+    public override int GetHashCode() => HashCode.Combine(TaskType, R, LoraAlpha, LoraDropout, Bias,
+        TargetModules is null ? 0 : string.Join("\0", TargetModules).GetHashCode(StringComparison.Ordinal), TargetModulesRegex);
+
+    static bool SameNames(IReadOnlyList<string>? a, IReadOnlyList<string>? b) =>
+        a is null ? b is null : b is not null && a.SequenceEqual(b, StringComparer.Ordinal);
 
     // ---- Validation ----------------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ public sealed class LoraModel : nn.Module
         new Dictionary<string, IReadOnlyList<string>> { ["bert"] = ["query", "value"] };
 
     // The field name is PEFT's attribute name (keys base_model.model.*).
-    private nn.Module model;
+    private nn.Module? model;
 
     /// <summary>Adapts <paramref name="model"/> in place as <paramref name="config"/> says.</summary>
     /// <param name="model">The transformer model; modified in place (PEFT's get_peft_model does the same).</param>
@@ -37,7 +37,9 @@ public sealed class LoraModel : nn.Module
     public LoraConfig Config { get; }
 
     /// <summary>The transformer model inside (PEFT's <c>model</c>), with the adapters in it.</summary>
-    public nn.Module Model => model;
+    /// <exception cref="InvalidOperationException">The model was handed back by an unload.</exception>
+    public nn.Module Model => model ?? throw new InvalidOperationException(
+        "this PEFT model was unloaded (MergeAndUnload / Unload): use the model those returned.");
 
     /// <summary>PEFT's <c>targeted_module_names</c>: every module turned into a <see cref="LoraLinear"/>.</summary>
     public IReadOnlyList<string> TargetedModuleNames { get; }
@@ -164,19 +166,19 @@ public sealed class LoraModel : nn.Module
     /// layers, which then compute the base layer alone).</summary>
     public void MergeAdapter()
     {
-        foreach (var layer in model.modules().OfType<LoraLinear>()) layer.Merge();
+        foreach (var layer in Model.modules().OfType<LoraLinear>()) layer.Merge();
     }
 
     /// <summary>PEFT's <c>unmerge_adapter()</c>: takes the merged updates back out of the base weights.</summary>
     public void UnmergeAdapter()
     {
-        foreach (var layer in model.modules().OfType<LoraLinear>()) layer.Unmerge();
+        foreach (var layer in Model.modules().OfType<LoraLinear>()) layer.Unmerge();
     }
 
     /// <summary>PEFT's <c>enable_adapter_layers</c> / <c>disable_adapter_layers</c>.</summary>
     public void SetAdaptersEnabled(bool enabled)
     {
-        foreach (var module in model.modules())
+        foreach (var module in Model.modules())
         {
             if (module is LoraLinear lora) lora.DisableAdapters = !enabled;
             else if (module is ModulesToSaveWrapper wrapper) wrapper.DisableAdapters = !enabled;
@@ -190,6 +192,7 @@ public sealed class LoraModel : nn.Module
     /// </summary>
     internal nn.Module UnloadAndOptionallyMerge(bool merge)
     {
+        var model = Model;
         foreach (var (key, module) in ModuleSurgery.NamedModulesPreOrder(model).ToList())
         {
             switch (module)
@@ -203,6 +206,9 @@ public sealed class LoraModel : nn.Module
                     break;
             }
         }
+        // Hand the model over: disposing the PEFT wrapper must not dispose the model it returned.
+        register_module("model", null!);
+        this.model = null;
         return model;
     }
 }

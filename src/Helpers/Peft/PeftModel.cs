@@ -251,7 +251,8 @@ public class PeftModel : nn.Module, ITrainableModel
     /// PEFT's <c>merge_and_unload()</c>: folds scaling·B·A into every adapted weight and returns the transformer
     /// model without any PEFT module — a plain model (e.g. a <see cref="BertForSequenceClassification"/>, with the
     /// trained classifier) that computes what this PEFT model computed, at the base model's speed, and saves as a
-    /// full checkpoint. This PEFT model must not be used afterwards.
+    /// full checkpoint. The PEFT model lets go of it: disposing the PEFT model afterwards leaves the returned model
+    /// alone, and any other use of the PEFT model fails.
     /// </summary>
     public nn.Module MergeAndUnload() => base_model.UnloadAndOptionallyMerge(merge: true);
 

@@ -74,7 +74,9 @@ public class LoraConfigTests
         };
         config.SavePretrained(folder.Path);
         var loaded = LoraConfig.FromPretrained(folder.Path);
+        Assert.Equal(config, loaded);
         Assert.Equal(config.ToJson(), loaded.ToJson());
+        Assert.NotEqual(config, loaded with { TargetModules = ["query", "value", "key"] });
         Assert.Equal(["query", "key", "value"], loaded.TargetModules!);
         Assert.Equal(32, loaded.LoraAlpha);
         Assert.Empty(folder.TempFiles());

@@ -76,6 +76,21 @@ public class PeftModelTests
     }
 
     [Fact]
+    public void Under_Autocast_The_Adapted_Model_Runs_In_BFloat16_With_An_FP32_Loss()
+    {
+        using var peft = (PeftModelForSequenceClassification)PeftMapping.GetPeftModel(TinyTraining.Model(seed: 2), SeqCls);
+        Perturb(peft, seed: 3);
+        peft.eval();
+        var (ids, mask, labels) = Batch();
+        var fp32 = peft.forward(ids, mask, labels: labels);
+        SequenceClassifierOutput bf16;
+        using (FineTuning.Amp.Autocast.Enable(ScalarType.BFloat16)) bf16 = peft.forward(ids, mask, labels: labels);
+        Assert.Equal(ScalarType.BFloat16, bf16.Logits.dtype);
+        Assert.Equal(ScalarType.Float32, bf16.Loss!.dtype);
+        TensorAssert.Close(fp32.Logits.detach().data<float>().ToArray(), bf16.Logits, "bf16 logits", rtol: 5e-2, atol: 5e-2);
+    }
+
+    [Fact]
     public void Gradients_Reach_Only_A_B_And_The_Modules_To_Save()
     {
         using var peft = (PeftModelForSequenceClassification)PeftMapping.GetPeftModel(TinyTraining.Model(), SeqCls);
@@ -115,8 +130,22 @@ public class PeftModelTests
         peft.PrintTrainableParameters(writer);
         long all = baseCount + lora + classifier;
         var percent = (100.0 * (lora + classifier) / all).ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal($"trainable params: 2,114 || all params: {all:N0} || trainable%: {percent}\n".Replace(",", ","), writer.ToString().Replace("\r\n", "\n"));
+        Assert.Equal($"trainable params: 2,114 || all params: {all.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} || trainable%: {percent}",
+                     writer.ToString().TrimEnd());
         Assert.Matches(@"^trainable params: 2,114 \|\| all params: \d{1,3}(,\d{3})+ \|\| trainable%: \d+\.\d{4}$", writer.ToString().TrimEnd());
+    }
+
+    [Fact]
+    public void PrintTrainableParameters_On_Bert_Base_Gives_PEFTs_Numbers()
+    {
+        // bert-base-uncased with a 2-label head has 109,483,778 parameters; r = 8 on query and value adds 12 × 2 × 8 ×
+        // (768 + 768) = 294,912, and the classifier copy 1,538.
+        manual_seed(0);
+        using var peft = PeftMapping.GetPeftModel(new BertForSequenceClassification(new BertConfig().WithNumLabels(2)),
+                                                  new LoraConfig { TaskType = TaskType.SEQ_CLS });
+        var writer = new StringWriter();
+        peft.PrintTrainableParameters(writer);
+        Assert.Equal("trainable params: 296,450 || all params: 109,780,228 || trainable%: 0.2700", writer.ToString().TrimEnd());
     }
 
     [Fact]
@@ -128,8 +157,10 @@ public class PeftModelTests
         var (ids, mask, labels) = Batch();
         using var expected = peft.forward(ids, mask, labels: labels).Logits.detach();
 
-        var merged = Assert.IsType<BertForSequenceClassification>(peft.MergeAndUnload());
+        using var merged = Assert.IsType<BertForSequenceClassification>(peft.MergeAndUnload());
         Assert.DoesNotContain(merged.modules(), m => m is LoraLinear or ModulesToSaveWrapper);
+        Assert.Empty(peft.parameters());                                      // the PEFT model let go of it
+        Assert.Throws<InvalidOperationException>(() => peft.GetBaseModel());
         using var plain = TinyTraining.Model();
         Assert.Equal(plain.state_dict().Keys, merged.state_dict().Keys); // classifier.weight, ...query.weight again
         merged.eval();
@@ -401,5 +432,39 @@ public class PeftModelTests
         var expected = TinyTraining.Weights(straight);
         foreach (var (name, values) in TinyTraining.Weights(resumed))
             Assert.True(values.SequenceEqual(expected[name]), $"{name} differs after resuming");
+    }
+}
+
+/// <summary>The lesson's flow on a real checkpoint: head swap, LoRA, save the adapter, load it on a fresh head swap.</summary>
+public class PeftPretrainedTests
+{
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public void An_Adapter_Saved_From_A_Head_Swapped_Checkpoint_Reloads_Onto_A_Fresh_Head_Swap()
+    {
+        var folder = SharedFixtures.Path("fixtures", "pretrained-tiny");
+        using var adapterDir = new TempFolder();
+        using var ids = tensor(new long[,] { { 101, 7592, 2088, 102, 2023, 2003, 102 } });
+        var config = new LoraConfig { TaskType = TaskType.SEQ_CLS, R = 4, LoraAlpha = 8 };
+
+        manual_seed(42);
+        var model = AutoModelForSequenceClassification.FromPretrained(folder, numLabels: 2);
+        using var peft = (PeftModelForSequenceClassification)PeftMapping.GetPeftModel(model, config);
+        Assert.Equal(["query", "value"], peft.PeftConfig.TargetModules!); // PEFT's default for bert
+        manual_seed(1);
+        using (no_grad())
+            foreach (var (_, p) in peft.named_parameters())
+                if (p.requires_grad) p.add_(randn_like(p) * 0.05);
+        peft.eval();
+        using var expected = peft.forward(ids).Logits.detach();
+        peft.SavePretrained(adapterDir.Path);
+
+        manual_seed(7); // another random classifier: the adapter's copy must replace it
+        using var loaded = (PeftModelForSequenceClassification)PeftModel.FromPretrained(
+            AutoModelForSequenceClassification.FromPretrained(folder, numLabels: 2), adapterDir.Path);
+        TensorAssert.Identical(expected, loaded.forward(ids).Logits.detach(), "logits of the reloaded adapter");
+        using var file = SafeTensorsFile.Open(Path.Combine(adapterDir.Path, "adapter_model.safetensors"));
+        Assert.Equal(2 * 2 * 2 + 2, file.Names.Count);
+        Assert.Contains("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", file.Names);
+        Assert.Contains("base_model.model.classifier.weight", file.Names);
     }
 }
