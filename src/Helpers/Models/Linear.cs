@@ -33,6 +33,28 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    // A Linear around existing parameters, with no initialisation: no random numbers drawn.
+    private Linear(Parameter weight, Parameter? bias) : base(nameof(Linear))
+    {
+        OutFeatures = weight.shape[0];
+        InFeatures = weight.shape[1];
+        this.weight = weight;
+        this.bias = bias;
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// PyTorch's <c>copy.deepcopy(linear)</c>: a new Linear with copies of this one's weight and bias (same dtype,
+    /// device and requires_grad) that draws no random numbers, so the generator's stream is unchanged (PEFT's
+    /// ModulesToSaveWrapper copies the classifier this way).
+    /// </summary>
+    public Linear DeepCopy()
+    {
+        using var _ = no_grad();
+        return new Linear(new Parameter(weight.detach().clone(), weight.requires_grad),
+                          bias is null ? null : new Parameter(bias.detach().clone(), bias.requires_grad));
+    }
+
     /// <summary>(out, in)</summary>
     public Parameter Weight => weight;
 

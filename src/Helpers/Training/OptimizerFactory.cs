@@ -54,6 +54,21 @@ public static class OptimizerFactory
     }
 
     /// <summary>
+    /// The bytes AdamW keeps besides the weights: exp_avg and exp_avg_sq (and max_exp_avg_sq with amsgrad) for every
+    /// parameter it updates, i.e. 2 × 4 bytes per trainable fp32 parameter. Frozen parameters are never given to the
+    /// optimizer (<see cref="CreateOptimizer"/>), so this is what parameter-efficient fine-tuning (LoRA) shrinks.
+    /// </summary>
+    public static long StateSizeInBytes(AdamW optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        long bytes = 0;
+        foreach (var state in optimizer.state_dict().State.Cast<AdamW.State>())
+            foreach (var t in new[] { state.exp_avg, state.exp_avg_sq, state.max_exp_avg_sq })
+                if (t is not null) bytes += t.numel() * t.element_size();
+        return bytes;
+    }
+
+    /// <summary>
     /// torch's AdamW over <paramref name="model"/>'s trainable parameters in two groups (decay, then no-decay, as HF
     /// orders them) with <see cref="TrainingArguments.LearningRate"/>, betas (<see cref="TrainingArguments.AdamBeta1"/>,
     /// <see cref="TrainingArguments.AdamBeta2"/>) and <see cref="TrainingArguments.AdamEpsilon"/>. A group with no

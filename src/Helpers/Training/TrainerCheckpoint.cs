@@ -255,10 +255,17 @@ public static class TrainerCheckpoint
     /// <summary>
     /// Copies the weights saved in <paramref name="folder"/> (model.safetensors or its sharded index) into
     /// <paramref name="model"/>, strictly: every entry of the model's state dict must be there with its shape (HF's
-    /// <c>_load_from_checkpoint</c> / <c>_load_best_model</c>).
+    /// <c>_load_from_checkpoint</c> / <c>_load_best_model</c>). For a <see cref="Peft.PeftModel"/> the folder holds its
+    /// adapter (adapter_model.safetensors), which is loaded instead.
     /// </summary>
     public static void LoadModelWeights(nn.Module model, string folder)
     {
+        // A PEFT model's checkpoint is its adapter (HF's _load_from_checkpoint calls model.load_adapter for these).
+        if (model is Peft.PeftModel peft)
+        {
+            peft.LoadAdapter(folder);
+            return;
+        }
         using var checkpoint = SafeTensorsCheckpoint.OpenFolder(folder);
         var state = model.state_dict();
         var unexpected = checkpoint.Names.Where(n => !state.ContainsKey(n) && !n.EndsWith(".position_ids", StringComparison.Ordinal)).ToList();

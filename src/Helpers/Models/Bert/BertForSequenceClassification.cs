@@ -11,7 +11,9 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel, ITraina
 {
     private readonly BertModel bert;
     private readonly Dropout dropout;
-    private readonly Linear classifier;
+    // Typed as any Tensor → Tensor module and not readonly: PEFT swaps a Linear for a LoRA layer in place
+    // (FineTuning.Peft.ModuleSurgery.SetSubmodule). The constructor still builds our Linear.
+    private nn.Module<Tensor, Tensor> classifier;
 
     public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification), config)
     {

@@ -6,7 +6,9 @@ namespace FineTuning.Models.Bert;
 /// <summary>HF <c>BertPooler</c>: tanh(dense(hidden state of the first token, [CLS])).</summary>
 public sealed class BertPooler : nn.Module
 {
-    private readonly Linear dense;
+    // Typed as any Tensor → Tensor module and not readonly: PEFT swaps a Linear for a LoRA layer in place
+    // (FineTuning.Peft.ModuleSurgery.SetSubmodule). The constructor still builds our Linear.
+    private nn.Module<Tensor, Tensor> dense;
 
     public BertPooler(BertConfig config) : base(nameof(BertPooler))
     {

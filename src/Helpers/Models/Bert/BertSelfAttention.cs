@@ -7,9 +7,11 @@ namespace FineTuning.Models.Bert;
 /// <summary>HF <c>BertSelfAttention</c>: multi-head scaled dot-product attention over the whole sequence.</summary>
 public sealed class BertSelfAttention : nn.Module
 {
-    private readonly Linear query;
-    private readonly Linear key;
-    private readonly Linear value;
+    // Typed as any Tensor → Tensor module and not readonly: PEFT swaps a Linear for a LoRA layer in place
+    // (FineTuning.Peft.ModuleSurgery.SetSubmodule). The constructor still builds our Linear.
+    private nn.Module<Tensor, Tensor> query;
+    private nn.Module<Tensor, Tensor> key;
+    private nn.Module<Tensor, Tensor> value;
     private readonly Dropout dropout;
     private readonly int numHeads;
     private readonly int headSize;

@@ -6,7 +6,9 @@ namespace FineTuning.Models.Bert;
 /// <summary>HF <c>BertSelfOutput</c>: project the attention context, dropout, residual add, LayerNorm.</summary>
 public sealed class BertSelfOutput : nn.Module
 {
-    private readonly Linear dense;
+    // Typed as any Tensor → Tensor module and not readonly: PEFT swaps a Linear for a LoRA layer in place
+    // (FineTuning.Peft.ModuleSurgery.SetSubmodule). The constructor still builds our Linear.
+    private nn.Module<Tensor, Tensor> dense;
     private readonly LayerNorm LayerNorm; // HF's checkpoint name
     private readonly Dropout dropout;
 
