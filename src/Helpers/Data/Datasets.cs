@@ -30,7 +30,8 @@ public static class Datasets
     /// </summary>
     /// <param name="path">"glue" (or "nyu-mll/glue"), "csv", "tsv", "json" or "parquet".</param>
     /// <param name="name">the GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli, ax).</param>
-    /// <param name="dataFiles">split → file, for csv / tsv / json / parquet.</param>
+    /// <param name="dataFiles">split → file, for csv / tsv / json / parquet; for "glue", GLUE's .tsv files (or the Hub's
+    /// .parquet files) of the task under any name, e.g. <c>new() { ["train"] = "MRPC/train.tsv" }</c>.</param>
     /// <param name="dataDir">the folder holding the GLUE task's files (or, for the other formats, files named by split).</param>
     /// <param name="delimiter">csv / tsv field separator (default ',' for csv, tab for tsv).</param>
     /// <param name="labelNames">the class names of <paramref name="labelColumn"/> (default column "label").</param>
@@ -51,6 +52,7 @@ public static class Datasets
                 if (name is null)
                     throw new ArgumentException($"GLUE needs a task name, e.g. LoadDataset(\"glue\", \"mrpc\", ...); valid: {string.Join(", ", GlueTaskNames)}", nameof(name));
                 var task = GlueTask.Get(name);
+                if (dataFiles is not null) return LoadGlueFiles(task, dataFiles, skipBadRows);
                 if (dataDir is null)
                     throw new NotSupportedException("downloading from the Hub arrives with the hub issue; pass dataDir");
                 return LoadGlue(task, dataDir, skipBadRows);
@@ -114,6 +116,27 @@ public static class Datasets
             splits.Add(KeyValuePair.Create(split, task.ReadTsv(file, new BadRows(skipBadRows))));
         }
         return new DatasetDict(splits, absent);
+    }
+
+    /// <summary>A GLUE task's splits from named files: GLUE's TSV layout (.tsv) or the Hub's parquet files (.parquet).</summary>
+    static DatasetDict LoadGlueFiles(GlueTask task, Dictionary<string, string> dataFiles, bool skipBadRows)
+    {
+        var splits = new List<KeyValuePair<string, Dataset>>();
+        foreach (var (split, file) in dataFiles)
+        {
+            var first = file.Split('|')[0];
+            if (!File.Exists(first)) throw new FileNotFoundException($"GLUE {task.Name} '{split}' file not found: {first}", first);
+            var dataset = Path.GetExtension(first).ToLowerInvariant() switch
+            {
+                ".tsv" => task.ReadTsv(first, new BadRows(skipBadRows), isTest: split.StartsWith("test", StringComparison.Ordinal)),
+                ".parquet" => task.FromParquet(ReadParquetShards(file), first),
+                var ext => throw new NotSupportedException(
+                    $"GLUE {task.Name} '{split}' file {first}: '{ext}' is not a GLUE file; give GLUE's .tsv or the Hub's .parquet " +
+                    "(for a CSV or JSON-lines file of your own, load it with \"csv\" / \"json\")"),
+            };
+            splits.Add(KeyValuePair.Create(split, dataset));
+        }
+        return new DatasetDict(splits);
     }
 
     /// <summary>split → file(s) in a folder, by HF's naming: <c>{split}-00000-of-00001.ext</c>, <c>{split}-*.ext</c>,

@@ -50,19 +50,22 @@ internal sealed record GlueTask(string Name, string Folder, (string Feature, str
     /// header, idx = 0-based data row of the file. CoLA's train/dev files have no header: label is field 2, the
     /// sentence field 4.
     /// </summary>
-    public Dataset ReadTsv(string path, BadRows bad)
+    /// <param name="path">the TSV file.</param>
+    /// <param name="bad">skips or rethrows bad rows.</param>
+    /// <param name="isTest">whether the file is a test split (no labels; CoLA's has a header); default: its name starts with "test".</param>
+    public Dataset ReadTsv(string path, BadRows bad, bool? isTest = null)
     {
         var lines = TextFile.ReadLines(path);
         var records = DelimitedReader.Read(lines, '\t', quoting: false).ToList();
-        bool headerless = Name == "cola" && !Path.GetFileName(path).StartsWith("test", StringComparison.OrdinalIgnoreCase);
+        bool test = isTest ?? Path.GetFileName(path).StartsWith("test", StringComparison.OrdinalIgnoreCase);
+        bool headerless = Name == "cola" && !test;
         string[] header = headerless ? ["source", "is_acceptable", "original_label", "sentence"] : records[0].Fields;
         int headerLine = headerless ? 0 : records[0].Line;
         var dataRows = headerless ? records : records.Skip(1).ToList();
 
         int[] textIndex = Text.Select(t => Find(path, header, headerLine, t.Header, $"HF '{t.Feature}'")).ToArray();
         int labelIndex = Array.IndexOf(header, LabelHeader);
-        bool isTest = Path.GetFileName(path).StartsWith("test", StringComparison.OrdinalIgnoreCase) || Name == "ax";
-        if (labelIndex < 0 && !isTest) Find(path, header, headerLine, LabelHeader, "HF 'label'");
+        if (labelIndex < 0 && !test && Name != "ax") Find(path, header, headerLine, LabelHeader, "HF 'label'");
         var label = LabelNames is null ? null : new ClassLabel(LabelNames);
 
         var texts = Text.Select(_ => new List<string?>(dataRows.Count)).ToArray();

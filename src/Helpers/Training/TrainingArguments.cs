@@ -466,69 +466,126 @@ public sealed record TrainingArguments
 
     delegate TrainingArguments Reader(TrainingArguments args, Field field);
 
-    /// <summary>One serialized field: its JSON key, how to write it, how to read it into a copy.</summary>
-    sealed record FieldMap(string Key, Action<PythonJson.Writer, TrainingArguments> Write, Reader Read);
+    /// <summary>One field: its HF snake_case name (the JSON key and the command-line option), HF's help text, how to
+    /// write it to JSON, how to read it into a copy (from JSON or from command-line words: see <see cref="Field"/>).</summary>
+    sealed record FieldMap(string Key, string Help, Action<PythonJson.Writer, TrainingArguments> Write, Reader Read);
 
     static readonly FieldMap[] Fields =
     [
-        new("output_dir", (w, a) => w.String(a.OutputDir), (a, f) => a with { OutputDir = f.String(nullable: false)! }),
-        new("overwrite_output_dir", (w, a) => w.Bool(a.OverwriteOutputDir), (a, f) => a with { OverwriteOutputDir = f.Bool() }),
-        new("do_train", (w, a) => w.Bool(a.DoTrain), (a, f) => a with { DoTrain = f.Bool() }),
-        new("do_eval", (w, a) => w.Bool(a.DoEval), (a, f) => a with { DoEval = f.Bool() }),
-        new("do_predict", (w, a) => w.Bool(a.DoPredict), (a, f) => a with { DoPredict = f.Bool() }),
-        new("num_train_epochs", (w, a) => w.Double(a.NumTrainEpochs), (a, f) => a with { NumTrainEpochs = f.Double()!.Value }),
-        new("max_steps", (w, a) => w.Int(a.MaxSteps), (a, f) => a with { MaxSteps = f.Int()!.Value }),
-        new("per_device_train_batch_size", (w, a) => w.Int(a.PerDeviceTrainBatchSize), (a, f) => a with { PerDeviceTrainBatchSize = f.Int()!.Value }),
-        new("per_device_eval_batch_size", (w, a) => w.Int(a.PerDeviceEvalBatchSize), (a, f) => a with { PerDeviceEvalBatchSize = f.Int()!.Value }),
-        new("gradient_accumulation_steps", (w, a) => w.Int(a.GradientAccumulationSteps), (a, f) => a with { GradientAccumulationSteps = f.Int()!.Value }),
-        new("eval_accumulation_steps", (w, a) => w.Int(a.EvalAccumulationSteps), (a, f) => a with { EvalAccumulationSteps = f.Int(nullable: true) }),
-        new("dataloader_drop_last", (w, a) => w.Bool(a.DataloaderDropLast), (a, f) => a with { DataloaderDropLast = f.Bool() }),
-        new("dataloader_num_workers", (w, a) => w.Int(a.DataloaderNumWorkers), (a, f) => a with { DataloaderNumWorkers = f.Int()!.Value }),
-        new("group_by_length", (w, a) => w.Bool(a.GroupByLength), (a, f) => a with { GroupByLength = f.Bool() }),
-        new("length_column_name", (w, a) => w.String(a.LengthColumnName), (a, f) => a with { LengthColumnName = f.String(nullable: false)! }),
-        new("remove_unused_columns", (w, a) => w.Bool(a.RemoveUnusedColumns), (a, f) => a with { RemoveUnusedColumns = f.Bool() }),
-        new("label_names", (w, a) => WriteList(w, a.LabelNames), (a, f) => a with { LabelNames = f.StringList(nullable: true) }),
-        new("seed", (w, a) => w.Int(a.Seed), (a, f) => a with { Seed = f.Int()!.Value }),
-        new("data_seed", (w, a) => w.Int(a.DataSeed), (a, f) => a with { DataSeed = f.Int(nullable: true) }),
-        new("optim", (w, a) => w.String(a.Optim), (a, f) => a with { Optim = f.String(nullable: false)! }),
-        new("learning_rate", (w, a) => w.Double(a.LearningRate), (a, f) => a with { LearningRate = f.Double()!.Value }),
-        new("weight_decay", (w, a) => w.Double(a.WeightDecay), (a, f) => a with { WeightDecay = f.Double()!.Value }),
-        new("adam_beta1", (w, a) => w.Double(a.AdamBeta1), (a, f) => a with { AdamBeta1 = f.Double()!.Value }),
-        new("adam_beta2", (w, a) => w.Double(a.AdamBeta2), (a, f) => a with { AdamBeta2 = f.Double()!.Value }),
-        new("adam_epsilon", (w, a) => w.Double(a.AdamEpsilon), (a, f) => a with { AdamEpsilon = f.Double()!.Value }),
-        new("max_grad_norm", (w, a) => w.Double(a.MaxGradNorm), (a, f) => a with { MaxGradNorm = f.Double()!.Value }),
-        new("lr_scheduler_type", (w, a) => w.String(a.LrSchedulerType.ToPython()), (a, f) => a with { LrSchedulerType = f.Enum<SchedulerType>(TrainingEnumNames.TryParse) }),
-        new("lr_scheduler_kwargs", (w, a) => w.Object(a.LrSchedulerKwargs.OrderBy(p => p.Key, PythonJson.CodePointOrder)
+        new("output_dir", "The output directory where the model predictions and checkpoints will be written.",
+            (w, a) => w.String(a.OutputDir), (a, f) => a with { OutputDir = f.String(nullable: false)! }),
+        new("overwrite_output_dir", "Overwrite the content of the output directory. Use this to continue training if output_dir points to a checkpoint directory.",
+            (w, a) => w.Bool(a.OverwriteOutputDir), (a, f) => a with { OverwriteOutputDir = f.Bool() }),
+        new("do_train", "Whether to run training.",
+            (w, a) => w.Bool(a.DoTrain), (a, f) => a with { DoTrain = f.Bool() }),
+        new("do_eval", "Whether to run eval on the dev set.",
+            (w, a) => w.Bool(a.DoEval), (a, f) => a with { DoEval = f.Bool() }),
+        new("do_predict", "Whether to run predictions on the test set.",
+            (w, a) => w.Bool(a.DoPredict), (a, f) => a with { DoPredict = f.Bool() }),
+        new("num_train_epochs", "Total number of training epochs to perform.",
+            (w, a) => w.Double(a.NumTrainEpochs), (a, f) => a with { NumTrainEpochs = f.Double()!.Value }),
+        new("max_steps", "If > 0: set total number of training steps to perform. Override num_train_epochs.",
+            (w, a) => w.Int(a.MaxSteps), (a, f) => a with { MaxSteps = f.Int()!.Value }),
+        new("per_device_train_batch_size", "Batch size per device accelerator core/CPU for training.",
+            (w, a) => w.Int(a.PerDeviceTrainBatchSize), (a, f) => a with { PerDeviceTrainBatchSize = f.Int()!.Value }),
+        new("per_device_eval_batch_size", "Batch size per device accelerator core/CPU for evaluation.",
+            (w, a) => w.Int(a.PerDeviceEvalBatchSize), (a, f) => a with { PerDeviceEvalBatchSize = f.Int()!.Value }),
+        new("gradient_accumulation_steps", "Number of updates steps to accumulate before performing a backward/update pass.",
+            (w, a) => w.Int(a.GradientAccumulationSteps), (a, f) => a with { GradientAccumulationSteps = f.Int()!.Value }),
+        new("eval_accumulation_steps", "Number of predictions steps to accumulate before moving the tensors to the CPU.",
+            (w, a) => w.Int(a.EvalAccumulationSteps), (a, f) => a with { EvalAccumulationSteps = f.Int(nullable: true) }),
+        new("dataloader_drop_last", "Drop the last incomplete batch if it is not divisible by the batch size.",
+            (w, a) => w.Bool(a.DataloaderDropLast), (a, f) => a with { DataloaderDropLast = f.Bool() }),
+        new("dataloader_num_workers", "Number of subprocesses to use for data loading. 0 means that the data will be loaded in the main process.",
+            (w, a) => w.Int(a.DataloaderNumWorkers), (a, f) => a with { DataloaderNumWorkers = f.Int()!.Value }),
+        new("group_by_length", "Whether or not to group samples of roughly the same length together when batching.",
+            (w, a) => w.Bool(a.GroupByLength), (a, f) => a with { GroupByLength = f.Bool() }),
+        new("length_column_name", "Column name with precomputed lengths to use when grouping by length.",
+            (w, a) => w.String(a.LengthColumnName), (a, f) => a with { LengthColumnName = f.String(nullable: false)! }),
+        new("remove_unused_columns", "Remove columns not required by the model's forward.",
+            (w, a) => w.Bool(a.RemoveUnusedColumns), (a, f) => a with { RemoveUnusedColumns = f.Bool() }),
+        new("label_names", "The list of keys in your dictionary of inputs that correspond to the labels.",
+            (w, a) => WriteList(w, a.LabelNames), (a, f) => a with { LabelNames = f.StringList(nullable: true) }),
+        new("seed", "Random seed that will be set at the beginning of training.",
+            (w, a) => w.Int(a.Seed), (a, f) => a with { Seed = f.Int()!.Value }),
+        new("data_seed", "Random seed to be used with data samplers.",
+            (w, a) => w.Int(a.DataSeed), (a, f) => a with { DataSeed = f.Int(nullable: true) }),
+        new("optim", "The optimizer to use (this library implements adamw_torch).",
+            (w, a) => w.String(a.Optim), (a, f) => a with { Optim = f.String(nullable: false)! }),
+        new("learning_rate", "The initial learning rate for AdamW.",
+            (w, a) => w.Double(a.LearningRate), (a, f) => a with { LearningRate = f.Double()!.Value }),
+        new("weight_decay", "Weight decay for AdamW if we apply some.",
+            (w, a) => w.Double(a.WeightDecay), (a, f) => a with { WeightDecay = f.Double()!.Value }),
+        new("adam_beta1", "Beta1 for AdamW optimizer.",
+            (w, a) => w.Double(a.AdamBeta1), (a, f) => a with { AdamBeta1 = f.Double()!.Value }),
+        new("adam_beta2", "Beta2 for AdamW optimizer.",
+            (w, a) => w.Double(a.AdamBeta2), (a, f) => a with { AdamBeta2 = f.Double()!.Value }),
+        new("adam_epsilon", "Epsilon for AdamW optimizer.",
+            (w, a) => w.Double(a.AdamEpsilon), (a, f) => a with { AdamEpsilon = f.Double()!.Value }),
+        new("max_grad_norm", "Max gradient norm.",
+            (w, a) => w.Double(a.MaxGradNorm), (a, f) => a with { MaxGradNorm = f.Double()!.Value }),
+        new("lr_scheduler_type", "The scheduler type to use.",
+            (w, a) => w.String(a.LrSchedulerType.ToPython()), (a, f) => a with { LrSchedulerType = f.Enum<SchedulerType>(TrainingEnumNames.TryParse) }),
+        new("lr_scheduler_kwargs", "Extra parameters for the lr_scheduler, as JSON, such as {\"num_cycles\": 1} for the cosine with hard restarts.",
+            (w, a) => w.Object(a.LrSchedulerKwargs.OrderBy(p => p.Key, PythonJson.CodePointOrder)
                 .Select(p => (p.Key, (Action<PythonJson.Writer>)(w2 => w2.Double(p.Value))))),
             (a, f) => a with { LrSchedulerKwargs = f.NumberMap() }),
-        new("warmup_ratio", (w, a) => w.Double(a.WarmupRatio), (a, f) => a with { WarmupRatio = f.Double()!.Value }),
-        new("warmup_steps", (w, a) => w.Int(a.WarmupSteps), (a, f) => a with { WarmupSteps = f.Int()!.Value }),
-        new("label_smoothing_factor", (w, a) => w.Double(a.LabelSmoothingFactor), (a, f) => a with { LabelSmoothingFactor = f.Double()!.Value }),
-        new("gradient_checkpointing", (w, a) => w.Bool(a.GradientCheckpointing), (a, f) => a with { GradientCheckpointing = f.Bool() }),
-        new("bf16", (w, a) => w.Bool(a.Bf16), (a, f) => a with { Bf16 = f.Bool() }),
-        new("fp16", (w, a) => w.Bool(a.Fp16), (a, f) => a with { Fp16 = f.Bool() }),
-        new("use_cpu", (w, a) => w.Bool(a.UseCpu), (a, f) => a with { UseCpu = f.Bool() }),
-        new("eval_strategy", (w, a) => w.String(a.EvalStrategy.ToPython()), (a, f) => a with { EvalStrategy = f.Enum<IntervalStrategy>(TrainingEnumNames.TryParse) }),
-        new("eval_steps", (w, a) => WriteSteps(w, a.EvalSteps), (a, f) => a with { EvalSteps = f.Double(nullable: true) }),
-        new("prediction_loss_only", (w, a) => w.Bool(a.PredictionLossOnly), (a, f) => a with { PredictionLossOnly = f.Bool() }),
-        new("include_inputs_for_metrics", (w, a) => w.Bool(a.IncludeInputsForMetrics), (a, f) => a with { IncludeInputsForMetrics = f.Bool() }),
-        new("load_best_model_at_end", (w, a) => w.Bool(a.LoadBestModelAtEnd), (a, f) => a with { LoadBestModelAtEnd = f.Bool() }),
-        new("metric_for_best_model", (w, a) => w.String(a.MetricForBestModel), (a, f) => a with { MetricForBestModel = f.String(nullable: true) }),
-        new("greater_is_better", (w, a) => WriteBool(w, a.GreaterIsBetter), (a, f) => a with { GreaterIsBetter = f.NullableBool() }),
-        new("save_strategy", (w, a) => w.String(a.SaveStrategy.ToPython()), (a, f) => a with { SaveStrategy = f.Enum<SaveStrategy>(TrainingEnumNames.TryParse) }),
-        new("save_steps", (w, a) => WriteSteps(w, a.SaveSteps), (a, f) => a with { SaveSteps = f.Double()!.Value }),
-        new("save_total_limit", (w, a) => w.Int(a.SaveTotalLimit), (a, f) => a with { SaveTotalLimit = f.Int(nullable: true) }),
-        new("save_safetensors", (w, a) => w.Bool(a.SaveSafetensors), (a, f) => a with { SaveSafetensors = f.Bool() }),
-        new("resume_from_checkpoint", (w, a) => w.String(a.ResumeFromCheckpoint), (a, f) => a with { ResumeFromCheckpoint = f.String(nullable: true) }),
-        new("log_level", (w, a) => w.String(a.LogLevel), (a, f) => a with { LogLevel = f.String(nullable: false)! }),
-        new("logging_dir", (w, a) => w.String(a.LoggingDir), (a, f) => a with { LoggingDir = f.String(nullable: true) }),
-        new("logging_strategy", (w, a) => w.String(a.LoggingStrategy.ToPython()), (a, f) => a with { LoggingStrategy = f.Enum<IntervalStrategy>(TrainingEnumNames.TryParse) }),
-        new("logging_first_step", (w, a) => w.Bool(a.LoggingFirstStep), (a, f) => a with { LoggingFirstStep = f.Bool() }),
-        new("logging_steps", (w, a) => WriteSteps(w, a.LoggingSteps), (a, f) => a with { LoggingSteps = f.Double()!.Value }),
-        new("logging_nan_inf_filter", (w, a) => w.Bool(a.LoggingNanInfFilter), (a, f) => a with { LoggingNanInfFilter = f.Bool() }),
-        new("report_to", (w, a) => WriteList(w, a.ReportTo), (a, f) => a with { ReportTo = f.StringList(nullable: false)! }),
-        new("run_name", (w, a) => w.String(a.RunName), (a, f) => a with { RunName = f.String(nullable: true) }),
-        new("disable_tqdm", (w, a) => w.Bool(a.DisableTqdm), (a, f) => a with { DisableTqdm = f.Bool() }),
+        new("warmup_ratio", "Linear warmup over warmup_ratio fraction of total steps.",
+            (w, a) => w.Double(a.WarmupRatio), (a, f) => a with { WarmupRatio = f.Double()!.Value }),
+        new("warmup_steps", "Linear warmup over warmup_steps.",
+            (w, a) => w.Int(a.WarmupSteps), (a, f) => a with { WarmupSteps = f.Int()!.Value }),
+        new("label_smoothing_factor", "The label smoothing epsilon to apply (zero means no label smoothing).",
+            (w, a) => w.Double(a.LabelSmoothingFactor), (a, f) => a with { LabelSmoothingFactor = f.Double()!.Value }),
+        new("gradient_checkpointing", "If True, use gradient checkpointing to save memory at the expense of slower backward pass.",
+            (w, a) => w.Bool(a.GradientCheckpointing), (a, f) => a with { GradientCheckpointing = f.Bool() }),
+        new("bf16", "Whether to use bf16 (mixed) precision instead of 32-bit. Requires Ampere or higher NVIDIA architecture or a CPU with bf16 support.",
+            (w, a) => w.Bool(a.Bf16), (a, f) => a with { Bf16 = f.Bool() }),
+        new("fp16", "Whether to use fp16 (mixed) precision instead of 32-bit.",
+            (w, a) => w.Bool(a.Fp16), (a, f) => a with { Fp16 = f.Bool() }),
+        new("use_cpu", "Whether or not to use cpu. If set to False, we will use the cuda device if available.",
+            (w, a) => w.Bool(a.UseCpu), (a, f) => a with { UseCpu = f.Bool() }),
+        new("eval_strategy", "The evaluation strategy to use.",
+            (w, a) => w.String(a.EvalStrategy.ToPython()), (a, f) => a with { EvalStrategy = f.Enum<IntervalStrategy>(TrainingEnumNames.TryParse) }),
+        new("eval_steps", "Run an evaluation every X steps. Should be an integer or a float in range `[0,1)`. If smaller than 1, will be interpreted as ratio of total training steps.",
+            (w, a) => WriteSteps(w, a.EvalSteps), (a, f) => a with { EvalSteps = f.Double(nullable: true) }),
+        new("prediction_loss_only", "When performing evaluation and predictions, only returns the loss.",
+            (w, a) => w.Bool(a.PredictionLossOnly), (a, f) => a with { PredictionLossOnly = f.Bool() }),
+        new("include_inputs_for_metrics", "Whether or not the inputs will be passed to the `compute_metrics` function.",
+            (w, a) => w.Bool(a.IncludeInputsForMetrics), (a, f) => a with { IncludeInputsForMetrics = f.Bool() }),
+        new("load_best_model_at_end", "Whether or not to load the best model found during training at the end of training.",
+            (w, a) => w.Bool(a.LoadBestModelAtEnd), (a, f) => a with { LoadBestModelAtEnd = f.Bool() }),
+        new("metric_for_best_model", "The metric to use to compare two different models.",
+            (w, a) => w.String(a.MetricForBestModel), (a, f) => a with { MetricForBestModel = f.String(nullable: true) }),
+        new("greater_is_better", "Whether the `metric_for_best_model` should be maximized or not.",
+            (w, a) => WriteBool(w, a.GreaterIsBetter), (a, f) => a with { GreaterIsBetter = f.NullableBool() }),
+        new("save_strategy", "The checkpoint save strategy to use.",
+            (w, a) => w.String(a.SaveStrategy.ToPython()), (a, f) => a with { SaveStrategy = f.Enum<SaveStrategy>(TrainingEnumNames.TryParse) }),
+        new("save_steps", "Save checkpoint every X updates steps. Should be an integer or a float in range `[0,1)`. If smaller than 1, will be interpreted as ratio of total training steps.",
+            (w, a) => WriteSteps(w, a.SaveSteps), (a, f) => a with { SaveSteps = f.Double()!.Value }),
+        new("save_total_limit", "If a value is passed, will limit the total amount of checkpoints. Deletes the older checkpoints in `output_dir`.",
+            (w, a) => w.Int(a.SaveTotalLimit), (a, f) => a with { SaveTotalLimit = f.Int(nullable: true) }),
+        new("save_safetensors", "Use safetensors saving and loading for state dicts (the only format this library writes).",
+            (w, a) => w.Bool(a.SaveSafetensors), (a, f) => a with { SaveSafetensors = f.Bool() }),
+        new("resume_from_checkpoint", "The path to a folder with a valid checkpoint for your model.",
+            (w, a) => w.String(a.ResumeFromCheckpoint), (a, f) => a with { ResumeFromCheckpoint = f.String(nullable: true) }),
+        new("log_level", "Logger log level to use on the main node: 'debug', 'info', 'warning', 'error' and 'critical', plus a 'passive' level which doesn't set anything and lets the application set the level.",
+            (w, a) => w.String(a.LogLevel), (a, f) => a with { LogLevel = f.String(nullable: false)! }),
+        new("logging_dir", "Tensorboard log dir.",
+            (w, a) => w.String(a.LoggingDir), (a, f) => a with { LoggingDir = f.String(nullable: true) }),
+        new("logging_strategy", "The logging strategy to use.",
+            (w, a) => w.String(a.LoggingStrategy.ToPython()), (a, f) => a with { LoggingStrategy = f.Enum<IntervalStrategy>(TrainingEnumNames.TryParse) }),
+        new("logging_first_step", "Log the first global_step.",
+            (w, a) => w.Bool(a.LoggingFirstStep), (a, f) => a with { LoggingFirstStep = f.Bool() }),
+        new("logging_steps", "Log every X updates steps. Should be an integer or a float in range `[0,1)`. If smaller than 1, will be interpreted as ratio of total training steps.",
+            (w, a) => WriteSteps(w, a.LoggingSteps), (a, f) => a with { LoggingSteps = f.Double()!.Value }),
+        new("logging_nan_inf_filter", "Filter nan and inf losses for logging.",
+            (w, a) => w.Bool(a.LoggingNanInfFilter), (a, f) => a with { LoggingNanInfFilter = f.Bool() }),
+        new("report_to", "The list of integrations to report the results and logs to (this library has none: 'none').",
+            (w, a) => WriteList(w, a.ReportTo), (a, f) => a with { ReportTo = f.StringList(nullable: false)! }),
+        new("run_name", "An optional descriptor for the run.",
+            (w, a) => w.String(a.RunName), (a, f) => a with { RunName = f.String(nullable: true) }),
+        new("disable_tqdm", "Whether or not to disable the tqdm progress bars.",
+            (w, a) => w.Bool(a.DisableTqdm), (a, f) => a with { DisableTqdm = f.Bool() }),
     ];
 
     static void WriteList(PythonJson.Writer w, IReadOnlyList<string>? list)
@@ -591,18 +648,16 @@ public sealed record TrainingArguments
                 throw new CheckpointException(sourcePath, "training arguments must be a JSON object");
             var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject()) members[p.Name] = p.Value;
-            // Older HF names.
-            if (!members.ContainsKey("eval_strategy") && members.TryGetValue("evaluation_strategy", out var legacyEval))
-                members["eval_strategy"] = legacyEval;
-            if (!members.ContainsKey("use_cpu") && members.TryGetValue("no_cuda", out var noCuda))
-                members["use_cpu"] = noCuda;
+            foreach (var (legacy, current) in LegacyNames)
+                if (!members.ContainsKey(current) && members.TryGetValue(legacy, out var old))
+                    members[current] = old;
 
             if (!members.TryGetValue("output_dir", out var outputDir))
                 throw new CheckpointException(sourcePath, "field 'output_dir' is missing (it is required)", "output_dir");
-            var args = new TrainingArguments { OutputDir = new Field(sourcePath, "output_dir", outputDir).String(nullable: false)! };
+            var args = new TrainingArguments { OutputDir = Field.Json(sourcePath, "output_dir", outputDir).String(nullable: false)! };
             foreach (var field in Fields)
                 if (members.TryGetValue(field.Key, out var value))
-                    args = field.Read(args, new Field(sourcePath, field.Key, value));
+                    args = field.Read(args, Field.Json(sourcePath, field.Key, value));
             return args;
         }
     }
@@ -615,32 +670,95 @@ public sealed record TrainingArguments
         return FromJson(File.ReadAllText(path), path);
     }
 
-    /// <summary>One JSON value being read, with what an error message needs.</summary>
-    readonly struct Field(string sourcePath, string key, JsonElement value)
+    /// <summary>
+    /// One value being read into a field, from one of three sources: a JSON value (<see cref="FromJson"/>), the words
+    /// given after <c>--name</c> on a command line (<see cref="WithCommandLineValue"/>, with HF's spellings), or none
+    /// (a probe: the reader lambdas of <see cref="Fields"/> run against it to tell which type each field reads, so
+    /// the command-line description comes from the same table and is never listed twice).
+    /// </summary>
+    sealed class Field
     {
+        readonly string sourcePath;
+        readonly string key;
+        readonly JsonElement value;
+        readonly IReadOnlyList<string>? words;   // command line
+        readonly bool probe;
+
+        Field(string sourcePath, string key, JsonElement value, IReadOnlyList<string>? words, bool probe) =>
+            (this.sourcePath, this.key, this.value, this.words, this.probe) = (sourcePath, key, value, words, probe);
+
+        public static Field Json(string sourcePath, string key, JsonElement value) => new(sourcePath, key, value, null, false);
+        public static Field Words(string key, IReadOnlyList<string> words) => new("", key, default, words, false);
+        public static Field Probe(string key) => new("", key, default, null, true);
+
+        // What a probe saw: the value type (argparse's metavar style), choices, and whether null / several words / no word are allowed.
+        public string Type { get; private set; } = "str";
+        public IReadOnlyList<string>? Choices { get; private set; }
+        public bool AcceptsNone { get; private set; }
+        public bool IsList { get; private set; }
+        public bool IsFlag { get; private set; }
+
         CheckpointException TypeError(string expected) =>
             new(sourcePath, $"field '{key}': expected {expected}, got {PythonJson.Describe(value)}", key);
 
-        bool IsNull => value.ValueKind == JsonValueKind.Null;
+        // argparse's message: "argument --learning_rate: invalid float value: 'abc'".
+        ArgumentException WordError(string detail) => new($"argument --{key}: {detail}", key);
 
-        public bool Bool() => value.ValueKind switch
+        bool IsNull => words is null ? value.ValueKind == JsonValueKind.Null : words.Count == 1 && words[0] == "None";
+
+        string Word()
         {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw TypeError("true or false"),
-        };
+            if (words!.Count != 1)
+                throw WordError(words.Count == 0 ? "expected one argument" : $"expected one argument, got {words.Count}: {string.Join(" ", words)}");
+            return words[0];
+        }
 
-        public bool? NullableBool() => IsNull ? null : Bool();
+        void Record(string type, bool nullable, bool isFlag = false, bool isList = false, IReadOnlyList<string>? choices = null) =>
+            (Type, AcceptsNone, IsFlag, IsList, Choices) = (type, nullable, isFlag, isList, choices);
+
+        public bool Bool()
+        {
+            if (probe) { Record("bool", false, isFlag: true); return false; }
+            if (words is not null)
+            {
+                // HfArgumentParser: "--fp16" alone means true; a value is read by string_to_bool.
+                if (words.Count == 0) return true;
+                return Word().ToLowerInvariant() switch
+                {
+                    "yes" or "true" or "t" or "y" or "1" => true,
+                    "no" or "false" or "f" or "n" or "0" => false,
+                    var w => throw WordError($"Truthy value expected: got {w} but expected one of yes/no, true/false, t/f, y/n, 1/0 (case insensitive)."),
+                };
+            }
+            return value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw TypeError("true or false"),
+            };
+        }
+
+        public bool? NullableBool()
+        {
+            if (probe) { Record("bool", true, isFlag: true); return null; }
+            return IsNull ? null : Bool();
+        }
 
         public string? String(bool nullable)
         {
+            if (probe) { Record("str", nullable); return ""; }
             if (nullable && IsNull) return null;
+            if (words is not null) return Word();
             return value.ValueKind == JsonValueKind.String ? value.GetString() : throw TypeError(nullable ? "a string or null" : "a string");
         }
 
         public int? Int(bool nullable = false)
         {
+            if (probe) { Record("int", nullable); return 0; }
             if (nullable && IsNull) return null;
+            if (words is not null)
+                return int.TryParse(Word(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+                    ? n : throw WordError($"invalid int value: '{Word()}'");
             if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i)) return i;
             // Python may write a whole float (3.0) where an int is expected; accept it when exact.
             if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && d == Math.Floor(d)
@@ -651,7 +769,11 @@ public sealed record TrainingArguments
 
         public double? Double(bool nullable = false)
         {
+            if (probe) { Record("float", nullable); return 0; }
             if (nullable && IsNull) return null;
+            if (words is not null)
+                return double.TryParse(Word(), NumberStyles.Float, CultureInfo.InvariantCulture, out var x)
+                    ? x : throw WordError($"invalid float value: '{Word()}'");
             return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d)
                 ? d
                 : throw TypeError(nullable ? "a number or null" : "a number");
@@ -659,20 +781,29 @@ public sealed record TrainingArguments
 
         public T Enum<T>(TryParseEnum<T> tryParse) where T : struct, System.Enum
         {
-            if (value.ValueKind == JsonValueKind.String && tryParse(value.GetString()!, out var parsed)) return parsed;
             var names = System.Enum.GetValues<T>().Select(v => v switch
             {
                 IntervalStrategy s => s.ToPython(),
                 SaveStrategy s => s.ToPython(),
                 SchedulerType s => s.ToPython(),
                 _ => v.ToString(),
-            });
+            }).ToArray();
+            if (probe) { Record("{" + string.Join(",", names) + "}", false, choices: names); return default; }
+            if (words is not null)
+                // HF's values are lower case ("epoch"); "Epoch" or "EPOCH" is accepted too.
+                return tryParse(Word().ToLowerInvariant(), out var chosen)
+                    ? chosen
+                    : throw WordError($"invalid choice: '{Word()}' (choose from {string.Join(", ", names.Select(n => $"'{n}'"))})");
+            if (value.ValueKind == JsonValueKind.String && tryParse(value.GetString()!, out var parsed)) return parsed;
             throw TypeError("one of \"" + string.Join("\", \"", names) + "\"");
         }
 
         public IReadOnlyList<string>? StringList(bool nullable)
         {
+            if (probe) { Record("str", nullable, isList: true); return []; }
             if (nullable && IsNull) return null;
+            if (words is not null)
+                return words.Count > 0 ? words.ToArray() : throw WordError("expected at least one argument");
             // HF accepts report_to as a single string too.
             if (value.ValueKind == JsonValueKind.String) return [value.GetString()!];
             if (value.ValueKind != JsonValueKind.Array) throw TypeError("a list of strings");
@@ -684,6 +815,21 @@ public sealed record TrainingArguments
 
         public IReadOnlyDictionary<string, double> NumberMap()
         {
+            if (probe) { Record("json", false); return new Dictionary<string, double>(); }
+            if (words is not null)
+            {
+                // HF takes a dict field on the command line as a JSON string: --lr_scheduler_kwargs '{"num_cycles": 2}'.
+                var text = Word();
+                try
+                {
+                    using var doc = JsonDocument.Parse(text);
+                    return Json("", key, doc.RootElement.Clone()).NumberMap();
+                }
+                catch (Exception e) when (e is JsonException or CheckpointException)
+                {
+                    throw WordError($"expected a JSON object of numbers such as '{{\"num_cycles\": 2}}', got '{text}'");
+                }
+            }
             if (IsNull) return new Dictionary<string, double>();
             if (value.ValueKind != JsonValueKind.Object) throw TypeError("an object of numbers");
             var map = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -694,6 +840,88 @@ public sealed record TrainingArguments
     }
 
     delegate bool TryParseEnum<T>(string name, out T value);
+
+    // ---- Command line ------------------------------------------------------------------------------------------
+
+    /// <summary>HF's older names of renamed fields (old → current): "evaluation_strategy" (HF up to 4.40) →
+    /// "eval_strategy", "no_cuda" → "use_cpu". <see cref="FromJson"/> reads them and <see cref="WithCommandLineValue"/>
+    /// accepts them.</summary>
+    public static IReadOnlyDictionary<string, string> LegacyNames { get; } = new ReadOnlyDictionary<string, string>(
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["evaluation_strategy"] = "eval_strategy", ["no_cuda"] = "use_cpu" });
+
+    /// <summary>One field as HF's <c>HfArgumentParser</c> offers it on a command line, <c>--{Name}</c>.</summary>
+    /// <param name="Name">HF's snake_case name, e.g. "learning_rate" (also the training_args.json key).</param>
+    /// <param name="Help">HF's help text for the field.</param>
+    /// <param name="Type">What the value is: "bool", "int", "float", "str", "json" (an object), or the choices as
+    /// argparse writes them, "{no,steps,epoch}".</param>
+    /// <param name="Choices">The values an enum field takes; null for other fields.</param>
+    /// <param name="IsFlag">A bool field: <c>--name</c> alone means true; <c>--name False</c> (or no/false/f/n/0, any
+    /// case) sets false, as HF's <c>string_to_bool</c> reads it.</param>
+    /// <param name="IsList">Takes one or more words: <c>--report_to none</c>, <c>--label_names labels extra</c>.</param>
+    /// <param name="AcceptsNone">The field may be null, written <c>None</c>.</param>
+    /// <param name="Default">The default as Python prints it: "5e-05", "steps", "None", "False", "none"; "" for
+    /// output_dir, which has none.</param>
+    public sealed record CommandLineField(string Name, string Help, string Type, IReadOnlyList<string>? Choices,
+        bool IsFlag, bool IsList, bool AcceptsNone, string Default);
+
+    static readonly Lazy<IReadOnlyList<CommandLineField>> commandLineFields = new(() =>
+    {
+        var defaults = new TrainingArguments { OutputDir = "" };
+        return new ReadOnlyCollection<CommandLineField>(Fields.Select(f =>
+        {
+            var probe = Field.Probe(f.Key);
+            f.Read(defaults, probe);
+            return new CommandLineField(f.Key, f.Help, probe.Type, probe.Choices, probe.IsFlag, probe.IsList, probe.AcceptsNone,
+                defaults.CommandLineValue(f.Key));
+        }).ToArray());
+    });
+
+    /// <summary>Every field in HF's order (the order of HF's <c>--help</c> groups here), described for a command-line
+    /// parser: a program such as <c>finetune</c> turns each into <c>--name</c> and reads it with
+    /// <see cref="WithCommandLineValue"/>.</summary>
+    public static IReadOnlyList<CommandLineField> CommandLineFields => commandLineFields.Value;
+
+    /// <summary>
+    /// A copy with field <paramref name="name"/> set from the words that followed <c>--name</c> on a command line,
+    /// read as HF's <c>HfArgumentParser</c> reads them: bools as <c>True</c>/<c>False</c> (yes/no, t/f, y/n, 1/0, any
+    /// case; no word means true), numbers in Python's form (<c>5e-5</c>), enums by their values (<c>epoch</c>,
+    /// <c>steps</c>, any case), <c>None</c> for a nullable field, lists as several words, lr_scheduler_kwargs as JSON.
+    /// <see cref="LegacyNames"/> are accepted. Does not <see cref="Validate"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown name, or a value that does not parse; the message is argparse's,
+    /// e.g. "argument --learning_rate: invalid float value: 'fast'", and <see cref="ArgumentException.ParamName"/>
+    /// the field's name.</exception>
+    public TrainingArguments WithCommandLineValue(string name, IReadOnlyList<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(words);
+        var key = LegacyNames.GetValueOrDefault(name, name);
+        var field = Fields.FirstOrDefault(f => f.Key == key)
+            ?? throw new ArgumentException($"unrecognized training argument: --{name}", nameof(name));
+        return field.Read(this, Field.Words(key, words));
+    }
+
+    /// <summary>The value of field <paramref name="name"/> as Python prints it, for help texts and summaries:
+    /// "5e-05", "epoch", "None", "True", a list as its words separated by spaces, lr_scheduler_kwargs as JSON.</summary>
+    public string CommandLineValue(string name)
+    {
+        var field = Fields.FirstOrDefault(f => f.Key == name)
+            ?? throw new ArgumentException($"unknown training argument '{name}'", nameof(name));
+        var writer = new PythonJson.Writer();
+        field.Write(writer, this);
+        using var doc = JsonDocument.Parse(writer.ToString());
+        var e = doc.RootElement;
+        return e.ValueKind switch
+        {
+            JsonValueKind.String => e.GetString()!,
+            JsonValueKind.True => "True",
+            JsonValueKind.False => "False",
+            JsonValueKind.Null => "None",
+            JsonValueKind.Array => string.Join(" ", e.EnumerateArray().Select(x => x.GetString())),
+            JsonValueKind.Object => e.GetRawText().Replace("\n", "").Replace("  ", ""),
+            _ => e.GetRawText(),
+        };
+    }
 
 
     // ---- Equality ----------------------------------------------------------------------------------------------

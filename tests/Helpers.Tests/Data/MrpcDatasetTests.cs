@@ -84,4 +84,26 @@ public class MrpcDatasetTests
         var mrpc = Datasets.LoadDataset("glue", "MRPC", dataDir: SharedFixtures.Path("assets"));
         Assert.Equal(3668, mrpc["train"].Count);
     }
+
+    [FixtureFact("assets", "mrpc", "train.tsv")]
+    public void Glue_Files_By_Name_Are_Read_With_The_Tasks_Layout()
+    {
+        // LoadDataset("glue", task, dataFiles:) reads GLUE TSVs under any name and split, e.g. dev.tsv as a test split.
+        var folder = SharedFixtures.Path("assets", "mrpc");
+        var mrpc = Datasets.LoadDataset("glue", "mrpc", dataFiles: new()
+        {
+            ["train"] = Path.Combine(folder, "train.tsv"),
+            ["test"] = Path.Combine(folder, "dev.tsv"),
+        });
+        Assert.Equal(["train", "test"], mrpc.Keys);
+        Assert.Equal(3668, mrpc["train"].Count);
+        Assert.Equal(408, mrpc["test"].Count);
+        Assert.Equal(Load()["validation"].Column<long>("label"), mrpc["test"].Column<long>("label"));
+        Assert.Equal(Load()["train"].Features, mrpc["train"].Features);
+
+        var e = Assert.Throws<NotSupportedException>(() => Datasets.LoadDataset("glue", "mrpc",
+            dataFiles: new() { ["train"] = Path.Combine(folder, "Microsoft_Shared_Source_License.htm") }));
+        Assert.Contains("'.htm' is not a GLUE file", e.Message);
+        Assert.Throws<FileNotFoundException>(() => Datasets.LoadDataset("glue", "mrpc", dataFiles: new() { ["train"] = "no/such.tsv" }));
+    }
 }
