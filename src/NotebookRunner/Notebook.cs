@@ -52,7 +52,7 @@ public sealed class Notebook
             throw new NotebookFormatException(path, "no \"cells\" array (is this an nbformat 4 notebook?)");
 
         var defaultKernel = NormalizeKernel(
-            (string?)root["metadata"]?["polyglot_notebook"]?["defaultKernelName"]
+            (string?)root["metadata"]?["polyglot_notebook"]?["kernelInfo"]?["defaultKernelName"]
             ?? (string?)root["metadata"]?["kernelspec"]?["language"]) ?? "csharp";
         var cells = new List<NotebookCell>();
         for (var i = 0; i < cellsJson.Count; i++)

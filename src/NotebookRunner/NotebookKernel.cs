@@ -220,7 +220,18 @@ public sealed class NotebookKernel
             ? CSharpScript.Create(code, options, typeof(KernelGlobals))
             : state.Script.ContinueWith(code, options);
 
-        var errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        List<Diagnostic> errors;
+        try
+        {
+            errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Roslyn itself can fail on unusual script code: report it as this cell's error, not a runner crash.
+            var inner = e is AggregateException { InnerException: { } i } ? i : e;
+            throw new CellFailedException("CompilerCrash", $"{where}: the C# compiler failed on this code ({inner.GetType().Name}: {inner.Message})",
+                inner.ToString().Split('\n').Take(20).ToList());
+        }
         if (errors.Count > 0)
             throw new CellFailedException("CompilationError",
                 $"{where}: {errors.Count} compilation error(s): {errors[0]}",
