@@ -42,7 +42,7 @@ public sealed class NotebookKernel
             .AddReferences(typeof(KernelGlobals).Assembly)
             .WithImports(DefaultImports)
             .WithSourceResolver(new SourceFileResolver([], this.workingDirectory))
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(this.workingDirectory))
+            .WithMetadataResolver(new DeclaredReferencesOnly(ScriptMetadataResolver.Default.WithBaseDirectory(this.workingDirectory)))
             .WithEmitDebugInformation(true)
             .WithFileEncoding(System.Text.Encoding.UTF8);
     }
@@ -284,6 +284,20 @@ public sealed class NotebookKernel
     };
 
     void Note(string message) => Notes.Add(message);
+}
+
+/// <summary>
+/// Roslyn scripting would quietly resolve any assembly a referenced assembly depends on (the runner's own
+/// dependencies included); the kernel does not. Only what a notebook references (#r) compiles, as in the kernel.
+/// </summary>
+sealed class DeclaredReferencesOnly(ScriptMetadataResolver resolver) : MetadataReferenceResolver
+{
+    readonly ScriptMetadataResolver inner = resolver;
+    public override bool ResolveMissingAssemblies => false;
+    public override System.Collections.Immutable.ImmutableArray<PortableExecutableReference> ResolveReference(string reference, string? baseFilePath, MetadataReferenceProperties properties) =>
+        inner.ResolveReference(reference, baseFilePath, properties);
+    public override bool Equals(object? other) => other is DeclaredReferencesOnly d && d.inner.Equals(inner);
+    public override int GetHashCode() => inner.GetHashCode();
 }
 
 /// <summary>A cell that failed: <see cref="Exception.Message"/> names the cell (and line) and says why.</summary>

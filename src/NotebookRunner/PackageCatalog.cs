@@ -58,13 +58,14 @@ public sealed class PackageCatalog
         var runtimeDirectory = Path.GetFullPath(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory());
         var framework = tpa.Where(p => Path.GetFullPath(p).StartsWith(runtimeDirectory, StringComparison.Ordinal)).ToList();
 
-        var depsFile = ((AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string) ?? "")
+        // The application's deps.json: the runner's own, or a host's that includes the runner (a test host).
+        var candidates = ((AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string) ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(p => Path.IsPathRooted(p) ? p : Path.Combine(AppContext.BaseDirectory, p))
-            .FirstOrDefault(File.Exists)
-            ?? (System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name is { } entry
-                && Path.Combine(AppContext.BaseDirectory, entry + ".deps.json") is var own && File.Exists(own) ? own : null)
-            ?? throw new InvalidOperationException("The runner cannot find its .deps.json, which lists the packages it carries.");
+            .Concat(Directory.GetFiles(AppContext.BaseDirectory, "*.deps.json").Order(StringComparer.Ordinal));
+        var runnerLibrary = $"\"{typeof(PackageCatalog).Assembly.GetName().Name}/";
+        var depsFile = candidates.FirstOrDefault(p => File.Exists(p) && File.ReadAllText(p).Contains(runnerLibrary, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"The runner cannot find its .deps.json (which lists the packages it carries) in {AppContext.BaseDirectory}.");
         return new PackageCatalog(ReadDeps(depsFile), paths, framework);
     }
 
