@@ -90,10 +90,23 @@ public static class Datasets
         var files = task.Splits.Select(s => $"{task.Name}/{s.Split}-00000-of-00001.parquet").ToList();
         var found = files.Where(f => hub.Get(f, required: false) is not null).ToList();
         if (found.Count == 0)
+        {
+            try
+            {
+                hub.Get(files[0], required: true); // the precise reason: not cached while offline, no connection, ...
+            }
+            catch (LocalEntryNotFoundException e)
+            {
+                throw new LocalEntryNotFoundException($"GLUE {task.Name}: {e.Message}", hub.Repo.Id, files[0], hub.Revision, e.InnerException);
+            }
+            catch (EntryNotFoundException)
+            {
+            }
             throw new EntryNotFoundException(
                 $"GLUE {task.Name}: {hub.Repo} has none of {string.Join(", ", files)} (revision {hub.Revision}); " +
                 $"check {hub.Settings.Endpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)}/{task.Name}, or pass dataDir.",
                 hub.Repo.Id, files[0], hub.Revision, null);
+        }
         return Path.Combine(hub.Folder, task.Name);
     }
 

@@ -20,10 +20,9 @@ internal static class PretrainedSource
     {
         ArgumentException.ThrowIfNullOrEmpty(nameOrPath);
         if (Directory.Exists(nameOrPath)) return null;
+        if (File.Exists(nameOrPath)) throw new CheckpointException(nameOrPath, $"is a file, not a {what}");
         if (HubRepo.Validate(nameOrPath) is { } problem)
-            throw new CheckpointException(nameOrPath, File.Exists(nameOrPath)
-                ? $"is a file, not a {what}, and not a Hub model id either"
-                : $"{what} not found, and not a Hub model id either ({problem})");
+            throw new CheckpointException(nameOrPath, $"{what} not found, and not a Hub model id either ({problem})");
         return new HubSnapshot(new HubRepo(nameOrPath), revision ?? "main", HubSettings.Resolve(settings));
     }
 

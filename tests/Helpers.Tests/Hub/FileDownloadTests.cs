@@ -193,9 +193,9 @@ public sealed class FileDownloadTests : IDisposable
     [Fact]
     public void Timeouts_Are_Retried()
     {
-        hub.StallNext("/resolve/main/config.json", TimeSpan.FromSeconds(3), method: "HEAD");
-        hub.StallNext("/cdn/", TimeSpan.FromSeconds(3));
-        var s = Settings() with { EtagTimeout = TimeSpan.FromMilliseconds(300), DownloadTimeout = TimeSpan.FromMilliseconds(300) };
+        hub.StallNext("/resolve/main/config.json", TimeSpan.FromSeconds(5), method: "HEAD");
+        hub.StallNext("/cdn/", TimeSpan.FromSeconds(5));
+        var s = Settings() with { EtagTimeout = TimeSpan.FromSeconds(1), DownloadTimeout = TimeSpan.FromSeconds(1) };
         Assert.Equal(Config, File.ReadAllBytes(FileDownload.HfHubDownload(RepoId, "config.json", settings: s)));
         Assert.Equal(Weights, File.ReadAllBytes(FileDownload.HfHubDownload(RepoId, "weights.safetensors", settings: s)));
         Assert.Equal(2, hub.RequestsTo("/resolve/main/config.json", "HEAD").Count);

@@ -330,7 +330,7 @@ internal sealed class StandInHub : IDisposable
             {
                 await response.OutputStream.WriteAsync(buffer.AsMemory(0, (int)(cut - sent))).ConfigureAwait(false);
                 await response.OutputStream.FlushAsync().ConfigureAwait(false);
-                await Task.Delay(50).ConfigureAwait(false); // let the bytes reach the client before the cut
+                await Task.Delay(100).ConfigureAwait(false); // let the bytes reach the client before the cut
                 response.Abort();
                 return;
             }
