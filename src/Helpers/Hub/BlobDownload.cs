@@ -74,8 +74,8 @@ internal static class BlobDownload
                                string revision, CancellationToken cancellationToken)
     {
         var settings = http.Settings;
-        using var response = await http.SendAsync(() => http.Request(HttpMethod.Get, url, resume, withToken), settings.DownloadTimeout,
-                                                  retryNetworkErrors: true, $"{file} of {repo}", cancellationToken).ConfigureAwait(false);
+        using var response = await http.GetFollowingRedirectsAsync(url, resume, withToken, $"{file} of {repo}", cancellationToken)
+                                       .ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
             // Our partial file does not fit the server's: drop it, the next attempt starts from zero.

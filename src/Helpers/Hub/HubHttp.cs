@@ -137,6 +137,28 @@ internal sealed class HubHttp(HubSettings settings)
         }
     }
 
+    /// <summary>
+    /// GET, following redirects (a CDN may send the client on to a storage address): the token is sent only while the
+    /// address is the endpoint's, and dropped for good once a redirect leaves it.
+    /// </summary>
+    public async Task<HttpResponseMessage> GetFollowingRedirectsAsync(Uri url, long rangeStart, bool withToken, string what,
+                                                                      CancellationToken cancellationToken)
+    {
+        for (int redirects = 0; ; redirects++)
+        {
+            var current = url;
+            var token = withToken;
+            var response = await SendAsync(() => Request(HttpMethod.Get, current, rangeStart, token), Settings.DownloadTimeout,
+                                           retryNetworkErrors: true, what, cancellationToken).ConfigureAwait(false);
+            if ((int)response.StatusCode is not (>= 300 and <= 399) || response.Headers.Location is not { } location)
+                return response;
+            response.Dispose();
+            if (redirects >= MaxRedirects) throw new HubException($"{what}: more than {MaxRedirects} redirects while downloading");
+            url = new Uri(url, location);
+            withToken = withToken && IsEndpointHost(url);
+        }
+    }
+
     static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
             ? values.FirstOrDefault()

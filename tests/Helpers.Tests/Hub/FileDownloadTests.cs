@@ -180,6 +180,16 @@ public sealed class FileDownloadTests : IDisposable
     }
 
     [Fact]
+    public void Redirects_From_The_CDN_Are_Followed()
+    {
+        hub.RedirectNext("/cdn/");
+        var path = FileDownload.HfHubDownload(RepoId, "weights.safetensors", settings: Settings() with { Token = "hf_x" });
+        Assert.Equal(Weights, File.ReadAllBytes(path));
+        var storage = Assert.Single(hub.RequestsTo("/storage/cdn/", "GET"));
+        Assert.Null(storage.Authorization);
+    }
+
+    [Fact]
     public void Retries_Are_Bounded()
     {
         hub.FailNext("/cdn/", 502, times: 10);

@@ -87,6 +87,7 @@ internal sealed class StandInHub : IDisposable
         public TimeSpan? Stall { get; init; }
         public long? DropAfter { get; init; }
         public bool Corrupt { get; init; }
+        public bool Redirect { get; init; }
     }
 
     /// <summary>A deterministic fake commit hash for a repository.</summary>
@@ -147,6 +148,11 @@ internal sealed class StandInHub : IDisposable
     /// <summary>The next matching GET sends this many body bytes, then the connection is cut.</summary>
     public void DropNext(string pathFragment, long afterBytes, int times = 1) =>
         AddFault(new Fault(pathFragment, "GET", times) { DropAfter = afterBytes });
+
+    /// <summary>The next matching GETs answer 302 to <c>/storage/{the same path}</c>, which serves the same content
+    /// (a CDN handing over to its storage).</summary>
+    public void RedirectNext(string pathFragment, int times = 1) =>
+        AddFault(new Fault(pathFragment, "GET", times) { Redirect = true });
 
     /// <summary>The next matching GETs serve the content with its first byte flipped (same size, wrong sha256).</summary>
     public void CorruptNext(string pathFragment, int times = 1) =>
@@ -229,6 +235,15 @@ internal sealed class StandInHub : IDisposable
             response.Close();
             return;
         }
+        if (applied.Any(f => f.Redirect))
+        {
+            response.StatusCode = 302;
+            response.Headers["Location"] = $"{Endpoint}/storage{rawPath}";
+            response.ContentLength64 = 0;
+            response.Close();
+            return;
+        }
+        if (rawPath.StartsWith("/storage/", StringComparison.Ordinal)) rawPath = rawPath["/storage".Length..];
         var drop = applied.FirstOrDefault(f => f.DropAfter is not null)?.DropAfter;
         bool corrupt = applied.Any(f => f.Corrupt);
 
