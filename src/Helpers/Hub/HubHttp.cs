@@ -91,7 +91,8 @@ internal sealed class HubHttp(HubSettings settings)
             if (!retryable || attempt >= Settings.MaxRetries)
             {
                 if (response is not null) return response;
-                throw new HubUnreachableException($"{what}: could not reach {Settings.Endpoint} ({failure!.Message})", failure);
+                throw new HubUnreachableException(
+                    $"{what}: could not reach {request.RequestUri!.GetLeftPart(UriPartial.Authority)} ({failure!.Message})", failure);
             }
             var reason = response is not null ? $"{(int)response.StatusCode} {response.ReasonPhrase}" : failure!.Message;
             response?.Dispose();
