@@ -21,7 +21,7 @@ public sealed class HubDatasetTests : IDisposable
     }
 
     /// <summary>nyu-mll/glue's mrpc folder, made from the shared TSVs (train and validation; the TSVs have no test split).</summary>
-    static DatasetDict ServeMrpc(StandInHub hub, TempFolder tmp)
+    internal static DatasetDict ServeMrpc(StandInHub hub, TempFolder tmp)
     {
         var tsv = Datasets.LoadDataset("glue", "mrpc", dataDir: SharedFixtures.Path("assets", "mrpc"));
         var files = new Dictionary<string, byte[]>();

@@ -89,6 +89,27 @@ public sealed class HubEnvironmentTests : IDisposable
         Assert.Equal(requests, hub.Requests.Count);
     }
 
+    [FixtureFact("assets", "mrpc")]
+    public void Finetune_Command_Downloads_Model_And_Glue_From_HF_ENDPOINT()
+    {
+        hub.AddRepo("google-bert/bert-base-uncased", folder: SharedFixtures.Path("fixtures", "pretrained-tiny"));
+        hub.AddAlias("bert-base-uncased", "google-bert/bert-base-uncased");
+        HubDatasetTests.ServeMrpc(hub, tmp);
+        var home = Path.Combine(tmp.Path, "hf-home");
+        var output = Path.Combine(tmp.Path, "out");
+        using (HubEnvironment.Set(new() { ["HF_ENDPOINT"] = hub.Endpoint, ["HF_HOME"] = home, ["HF_HUB_OFFLINE"] = null,
+                                          ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1" }))
+        {
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            int code = FineTuning.FineTune.FineTuneProgram.Run(["--model_name_or_path", "bert-base-uncased", "--task_name", "mrpc", "--do_eval",
+                "--max_eval_samples", "8", "--output_dir", output], stdout, stderr, CancellationToken.None, []);
+            Assert.True(code == 0, stdout.ToString() + stderr.ToString());
+        }
+        Assert.True(File.Exists(Path.Combine(output, "eval_results.json")));
+        Assert.True(Directory.Exists(Path.Combine(home, "hub", "models--bert-base-uncased")));
+        Assert.True(Directory.Exists(Path.Combine(home, "hub", "datasets--glue")));
+    }
+
     [Fact]
     public void Token_From_The_Token_File_Opens_A_Private_Repository()
     {
