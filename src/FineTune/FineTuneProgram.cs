@@ -124,7 +124,7 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         var modelPath = a.ModelNameOrPath!;
         var tokenizer = LoadFromModelPath(a.TokenizerName ?? modelPath, a.TokenizerName is null ? "model_name_or_path" : "tokenizer_name",
             () => AutoTokenizer.FromPretrained(a.TokenizerName ?? modelPath));
-        var config = LoadFromModelPath(modelPath, "model_name_or_path", () => BertConfig.FromPretrained(modelPath));
+        var config = LoadFromModelPath(modelPath, "model_name_or_path", () => AutoConfig.FromPretrained(modelPath));
         data.UseModelLabels(config.Id2Label, config.ProblemType);
         var (id2label, labelToId) = LabelMapping(data, config);
         Logging.Info(data.IsRegression

@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
+using FineTuning.Hub;
 
 namespace FineTuning.Data;
 
 /// <summary>
-/// HF <c>datasets.load_dataset</c> for local files: GLUE tasks (original TSVs or the Hub's parquet files), and the
-/// user's own csv / tsv / json-lines / parquet files. Every format problem raises
+/// HF <c>datasets.load_dataset</c>: GLUE tasks (downloaded from the Hub, or local original TSVs / Hub parquet files),
+/// and the user's own csv / tsv / json-lines / parquet files. Every format problem raises
 /// <see cref="DatasetFormatException"/> naming the file, the 1-based line and the column; a missing file raises
 /// <see cref="FileNotFoundException"/> naming it.
 /// </summary>
@@ -16,7 +17,11 @@ public static class Datasets
     /// <summary>
     /// Loads a dataset's splits.
     /// <list type="bullet">
-    /// <item><c>LoadDataset("glue", "mrpc", dataDir: folder)</c> (also "nyu-mll/glue"): <paramref name="dataDir"/>
+    /// <item><c>LoadDataset("glue", "mrpc")</c> (also "nyu-mll/glue"): the task's parquet files from the Hub's dataset
+    /// repository, in its layout (<c>mrpc/train-00000-of-00001.parquet</c>, <c>mrpc/validation-…</c>, <c>mrpc/test-…</c>),
+    /// downloaded once into the cache Python's huggingface_hub uses (<c>datasets--nyu-mll--glue</c>), then read as
+    /// below. A split the repository lacks is left out.</item>
+    /// <item><c>LoadDataset("glue", "mrpc", dataDir: folder)</c>: <paramref name="dataDir"/>
     /// (or its subfolder named like the task: MRPC, SST-2, mrpc, ...) holds either the Hub's parquet files
     /// (<c>train-00000-of-00001.parquet</c>, <c>validation-…</c>, <c>test-…</c>), which win when both are there, or
     /// GLUE's TSVs (train.tsv, dev.tsv → "validation", test.tsv; MNLI dev_matched.tsv → "validation_matched", ...).
@@ -40,9 +45,12 @@ public static class Datasets
     /// splits (HF <c>class_encode_column</c>).</param>
     /// <param name="skipBadRows">skip bad rows (ragged, bad label, bad JSON) instead of failing; each is logged
     /// (<see cref="Logging.Warning"/>) and counted in <see cref="DatasetInfo.SkippedRows"/>.</param>
+    /// <param name="revision">GLUE from the Hub: the dataset repository's branch, tag or commit (default "main").</param>
+    /// <param name="hub">GLUE from the Hub: endpoint, cache, token, offline mode; default <see cref="HubSettings.Default"/>
+    /// or the environment (HF_ENDPOINT, HF_HOME, HF_TOKEN, HF_HUB_OFFLINE, ...).</param>
     public static DatasetDict LoadDataset(string path, string? name = null, Dictionary<string, string>? dataFiles = null,
         string? dataDir = null, bool skipBadRows = false, char? delimiter = null, string? labelColumn = null,
-        IReadOnlyList<string>? labelNames = null)
+        IReadOnlyList<string>? labelNames = null, string? revision = null, HubSettings? hub = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         switch (path.ToLowerInvariant())
@@ -53,9 +61,7 @@ public static class Datasets
                     throw new ArgumentException($"GLUE needs a task name, e.g. LoadDataset(\"glue\", \"mrpc\", ...); valid: {string.Join(", ", GlueTaskNames)}", nameof(name));
                 var task = GlueTask.Get(name);
                 if (dataFiles is not null) return LoadGlueFiles(task, dataFiles, skipBadRows);
-                if (dataDir is null)
-                    throw new NotSupportedException("downloading from the Hub arrives with the hub issue; pass dataDir");
-                return LoadGlue(task, dataDir, skipBadRows);
+                return LoadGlue(task, dataDir ?? DownloadGlue(path, task, revision, hub), skipBadRows);
             case "csv":
             case "tsv":
             case "json":
@@ -68,8 +74,40 @@ public static class Datasets
                 return LoadUserFiles(path.ToLowerInvariant(), files, skipBadRows, delimiter, labelColumn, labelNames);
             default:
                 throw new NotSupportedException(
-                    $"unknown dataset '{path}': use \"glue\" (with a task name and dataDir), \"csv\", \"tsv\", \"json\" or \"parquet\" (with dataFiles); downloading from the Hub arrives with the hub issue");
+                    $"unknown dataset '{path}': use \"glue\" (with a task name), \"csv\", \"tsv\", \"json\" or \"parquet\" (with dataFiles); " +
+                    "from the Hub only GLUE is downloaded: for another dataset, download its parquet files and use LoadDataset(\"parquet\", dataFiles: ...)");
         }
+    }
+
+    /// <summary>
+    /// The GLUE task's parquet files from the Hub's dataset repository ("glue" is the legacy name of nyu-mll/glue; the
+    /// Hub redirects it), one <c>{task}/{split}-00000-of-00001.parquet</c> per split, into the shared cache. Returns
+    /// the snapshot's task folder.
+    /// </summary>
+    static string DownloadGlue(string repoId, GlueTask task, string? revision, HubSettings? settings)
+    {
+        var hub = new HubSnapshot(new HubRepo(repoId, RepoType.Dataset), revision ?? "main", HubSettings.Resolve(settings));
+        var files = task.Splits.Select(s => $"{task.Name}/{s.Split}-00000-of-00001.parquet").ToList();
+        var found = files.Where(f => hub.Get(f, required: false) is not null).ToList();
+        if (found.Count == 0)
+        {
+            try
+            {
+                hub.Get(files[0], required: true); // the precise reason: not cached while offline, no connection, ...
+            }
+            catch (LocalEntryNotFoundException e)
+            {
+                throw new LocalEntryNotFoundException($"GLUE {task.Name}: {e.Message}", hub.Repo.Id, files[0], hub.Revision, e.InnerException);
+            }
+            catch (EntryNotFoundException)
+            {
+            }
+            throw new EntryNotFoundException(
+                $"GLUE {task.Name}: {hub.Repo} has none of {string.Join(", ", files)} (revision {hub.Revision}); " +
+                $"check {hub.Settings.Endpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)}/{task.Name}, or pass dataDir.",
+                hub.Repo.Id, files[0], hub.Revision, null);
+        }
+        return Path.Combine(hub.Folder, task.Name);
     }
 
     static DatasetDict LoadGlue(GlueTask task, string dataDir, bool skipBadRows)

@@ -9,6 +9,24 @@ namespace FineTuning.Models;
 /// </summary>
 internal static class PretrainedWeights
 {
+    // While a hub model loads from its cache snapshot, the messages name it as the caller wrote it ("bert-base-uncased"),
+    // as HF's do, not by the snapshot path. Scoped per thread; set by ShowFolderAs.
+    [ThreadStatic] static (string Folder, string Name)? shownAs;
+
+    /// <summary>Until the returned scope is disposed, loading <paramref name="folder"/> on this thread reports it as
+    /// <paramref name="nameAsPassed"/> (the report's ModelPath and HF's warnings).</summary>
+    internal static IDisposable ShowFolderAs(string folder, string nameAsPassed)
+    {
+        var previous = shownAs;
+        shownAs = (folder, nameAsPassed);
+        return new Restore(() => shownAs = previous);
+    }
+
+    sealed class Restore(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+
     /// <summary>Last name segments that are not weights: HF registers position_ids as a buffer; we compute it.</summary>
     static readonly string[] IgnoredSuffixes = [".position_ids"];
 
@@ -23,6 +41,7 @@ internal static class PretrainedWeights
     public static LoadingReport Load(nn.Module model, string modelClass, string prefix, SafeTensorsCheckpoint checkpoint,
                                      string pathAsPassed, bool ignoreMismatchedSizes, Action<nn.Module> initModule)
     {
+        if (shownAs is { } shown && shown.Folder == pathAsPassed) pathAsPassed = shown.Name;
         var expected = model.state_dict();
         var renamed = new Dictionary<string, string>();
         var ignored = new List<string>();

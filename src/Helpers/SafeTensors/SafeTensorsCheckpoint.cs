@@ -128,7 +128,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         return new SafeTensorsCheckpoint(folder, shards.Values.ToList(), fileOf);
     }
 
-    static Dictionary<string, string> ReadWeightMap(string indexPath)
+    internal static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
         JsonDocument document;
         try

@@ -1,18 +1,25 @@
 using System.Text.Json;
+using FineTuning.Hub;
 
 namespace FineTuning.Tokenizers;
 
 /// <summary>
-/// HF <c>AutoTokenizer.from_pretrained</c> for a local folder: picks the tokenizer from tokenizer_config.json's
+/// HF <c>AutoTokenizer.from_pretrained</c>: picks the tokenizer from tokenizer_config.json's
 /// <c>tokenizer_class</c>, else config.json's <c>model_type</c>, else assumes BERT when vocab.txt is present.
-/// Only BERT is supported; anything else raises <see cref="CheckpointException"/>. No network.
+/// Only BERT is supported; anything else raises <see cref="CheckpointException"/>.
 /// </summary>
 public static class AutoTokenizer
 {
     static readonly string[] BertClasses = ["BertTokenizer", "BertTokenizerFast"];
 
-    public static BertTokenizer FromPretrained(string folder)
+    /// <param name="pretrainedModelNameOrPath">a folder with vocab.txt (and tokenizer_config.json,
+    /// special_tokens_map.json, config.json when present), or a Hub model id (<c>bert-base-uncased</c>) whose
+    /// tokenizer files are downloaded once into the shared cache.</param>
+    /// <param name="revision">Hub ids: a branch, tag or commit hash (default "main").</param>
+    /// <param name="hub">Hub ids: endpoint, cache, token, offline mode; default <see cref="HubSettings.Default"/> or the environment.</param>
+    public static BertTokenizer FromPretrained(string pretrainedModelNameOrPath, string? revision = null, HubSettings? hub = null)
     {
+        var folder = PretrainedSource.TokenizerFolder(pretrainedModelNameOrPath, revision, hub);
         if (!Directory.Exists(folder)) throw new CheckpointException(folder, "tokenizer folder not found");
 
         var tokenizerConfig = Path.Combine(folder, BertTokenizer.TokenizerConfigFile);
