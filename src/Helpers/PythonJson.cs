@@ -25,6 +25,35 @@ internal static class PythonJson
         _ => e.ValueKind.ToString(),
     };
 
+    /// <summary>
+    /// Reads a JSON file's text that must hold one object (config.json, adapter_config.json, training_args.json) into
+    /// its members, the last of a repeated key winning as in Python's <c>json</c>.
+    /// </summary>
+    /// <exception cref="CheckpointException">Not valid JSON (the message gives the line and byte), or not an object;
+    /// the message names <paramref name="sourcePath"/>.</exception>
+    public static Dictionary<string, JsonElement> ReadObject(string json, string sourcePath)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException(sourcePath, $"not valid JSON at line {e.LineNumber + 1}, byte "
+                + $"{e.BytePositionInLine + 1} of that line: {e.Message}", null, e);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {Describe(root)}");
+            var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var p in root.EnumerateObject()) members[p.Name] = p.Value.Clone();
+            return members;
+        }
+    }
+
     static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     public static bool IsIntegerLiteral(string text)

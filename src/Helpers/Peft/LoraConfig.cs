@@ -325,79 +325,62 @@ public sealed record LoraConfig
     public static LoraConfig FromJson(string json, string sourcePath = ConfigName)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonDocument document;
+        var fields = PythonJson.ReadObject(json, sourcePath);
+        CheckpointException Error(string field, string message) => new(sourcePath, $"field '{field}': {message}", field);
+
+        if (!fields.TryGetValue("peft_type", out var peftType))
+            throw Error("peft_type", "missing; a PEFT adapter config names its method (expected \"LORA\")");
+        if (peftType.ValueKind != JsonValueKind.String || peftType.GetString() != "LORA")
+            throw Error("peft_type", $"only LoRA adapters are supported (peft_type \"LORA\"), got {PythonJson.Describe(peftType)}");
+
+        foreach (var (name, value) in fields)
+        {
+            if (UnsupportedFields.TryGetValue(name, out var unsupported))
+            {
+                if (!IsDefault(value, unsupported.Default))
+                    throw Error(name, $"{unsupported.Feature} is not supported by this library (expected {unsupported.Default}, got {value.GetRawText()})");
+            }
+            else if (!ModelledFields.Contains(name) && !IgnoredFields.Contains(name))
+                Logging.Warning($"{sourcePath}: unexpected field '{name}' for LoraConfig is ignored. This probably means the file was "
+                    + "saved by a newer version of PEFT.");
+        }
+
+        var reader = new Reader(fields, Error);
+        var defaults = new LoraConfig();
+        var (targetNames, targetRegex) = reader.NamesOrRegex("target_modules");
+        var (excludeNames, excludeRegex) = reader.NamesOrRegex("exclude_modules");
+        if (excludeRegex is not null) throw Error("exclude_modules", "a regular expression is not supported here; give a list of names");
+        LoraConfig config;
         try
         {
-            document = JsonDocument.Parse(json);
+            config = new LoraConfig
+            {
+                TaskType = reader.String("task_type", null),
+                BaseModelNameOrPath = reader.String("base_model_name_or_path", null),
+                Revision = reader.String("revision", null),
+                InferenceMode = reader.Bool("inference_mode", defaults.InferenceMode),
+                R = reader.Int("r", defaults.R),
+                LoraAlpha = reader.Number("lora_alpha", defaults.LoraAlpha),
+                LoraDropout = reader.Number("lora_dropout", defaults.LoraDropout),
+                TargetModules = targetNames,
+                TargetModulesRegex = targetRegex is not null && targetRegex.Equals(AllLinear, StringComparison.OrdinalIgnoreCase) ? null : targetRegex,
+                ExcludeModules = excludeNames,
+                Bias = reader.String("bias", defaults.Bias) ?? throw Error("bias", "expected a string, got null"),
+                UseRslora = reader.Bool("use_rslora", defaults.UseRslora),
+                ModulesToSave = reader.NamesOrRegex("modules_to_save") is var (mts, mtsRegex) && mtsRegex is null ? mts
+                    : throw Error("modules_to_save", "expected a list of module names or null"),
+                InitLoraWeights = reader.InitLoraWeights("init_lora_weights", defaults.InitLoraWeights),
+            };
+            // PEFT's "all-linear" string: kept as the names shorthand (PEFT expands it when the model is built).
+            if (targetRegex is not null && targetRegex.Equals(AllLinear, StringComparison.OrdinalIgnoreCase))
+                config = config with { TargetModules = [AllLinear] };
+            config.Validate();
         }
-        catch (JsonException e)
+        catch (ArgumentException e)
         {
-            throw new CheckpointException(sourcePath, $"not valid JSON at line {e.LineNumber + 1}, byte "
-                + $"{e.BytePositionInLine + 1} of that line: {e.Message}", null, e);
+            throw new CheckpointException(sourcePath, e.Message, e.ParamName, e);
         }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {PythonJson.Describe(root)}");
-            var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var p in root.EnumerateObject()) fields[p.Name] = p.Value; // last wins, as in Python
-            CheckpointException Error(string field, string message) => new(sourcePath, $"field '{field}': {message}", field);
-
-            if (!fields.TryGetValue("peft_type", out var peftType))
-                throw Error("peft_type", "missing; a PEFT adapter config names its method (expected \"LORA\")");
-            if (peftType.ValueKind != JsonValueKind.String || peftType.GetString() != "LORA")
-                throw Error("peft_type", $"only LoRA adapters are supported (peft_type \"LORA\"), got {PythonJson.Describe(peftType)}");
-
-            foreach (var (name, value) in fields)
-            {
-                if (UnsupportedFields.TryGetValue(name, out var unsupported))
-                {
-                    if (!IsDefault(value, unsupported.Default))
-                        throw Error(name, $"{unsupported.Feature} is not supported by this library (expected {unsupported.Default}, got {value.GetRawText()})");
-                }
-                else if (!ModelledFields.Contains(name) && !IgnoredFields.Contains(name))
-                    Logging.Warning($"{sourcePath}: unexpected field '{name}' for LoraConfig is ignored. This probably means the file was "
-                        + "saved by a newer version of PEFT.");
-            }
-
-            var reader = new Reader(fields, Error);
-            var defaults = new LoraConfig();
-            var (targetNames, targetRegex) = reader.NamesOrRegex("target_modules");
-            var (excludeNames, excludeRegex) = reader.NamesOrRegex("exclude_modules");
-            if (excludeRegex is not null) throw Error("exclude_modules", "a regular expression is not supported here; give a list of names");
-            LoraConfig config;
-            try
-            {
-                config = new LoraConfig
-                {
-                    TaskType = reader.String("task_type", null),
-                    BaseModelNameOrPath = reader.String("base_model_name_or_path", null),
-                    Revision = reader.String("revision", null),
-                    InferenceMode = reader.Bool("inference_mode", defaults.InferenceMode),
-                    R = reader.Int("r", defaults.R),
-                    LoraAlpha = reader.Number("lora_alpha", defaults.LoraAlpha),
-                    LoraDropout = reader.Number("lora_dropout", defaults.LoraDropout),
-                    TargetModules = targetNames,
-                    TargetModulesRegex = targetRegex is not null && targetRegex.Equals(AllLinear, StringComparison.OrdinalIgnoreCase) ? null : targetRegex,
-                    ExcludeModules = excludeNames,
-                    Bias = reader.String("bias", defaults.Bias) ?? throw Error("bias", "expected a string, got null"),
-                    UseRslora = reader.Bool("use_rslora", defaults.UseRslora),
-                    ModulesToSave = reader.NamesOrRegex("modules_to_save") is var (mts, mtsRegex) && mtsRegex is null ? mts
-                        : throw Error("modules_to_save", "expected a list of module names or null"),
-                    InitLoraWeights = reader.InitLoraWeights("init_lora_weights", defaults.InitLoraWeights),
-                };
-                // PEFT's "all-linear" string: kept as the names shorthand (PEFT expands it when the model is built).
-                if (targetRegex is not null && targetRegex.Equals(AllLinear, StringComparison.OrdinalIgnoreCase))
-                    config = config with { TargetModules = [AllLinear] };
-                config.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new CheckpointException(sourcePath, e.Message, e.ParamName, e);
-            }
-            return config;
-        }
+        return config;
     }
 
     static bool IsDefault(JsonElement value, string expected) => expected switch

@@ -632,34 +632,18 @@ public sealed record TrainingArguments
     public static TrainingArguments FromJson(string json, string sourcePath)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException(sourcePath, $"not valid JSON: {e.Message}", null, e);
-        }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(sourcePath, "training arguments must be a JSON object");
-            var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var p in root.EnumerateObject()) members[p.Name] = p.Value;
-            foreach (var (legacy, current) in LegacyNames)
-                if (!members.ContainsKey(current) && members.TryGetValue(legacy, out var old))
-                    members[current] = old;
+        var members = PythonJson.ReadObject(json, sourcePath);
+        foreach (var (legacy, current) in LegacyNames)
+            if (!members.ContainsKey(current) && members.TryGetValue(legacy, out var old))
+                members[current] = old;
 
-            if (!members.TryGetValue("output_dir", out var outputDir))
-                throw new CheckpointException(sourcePath, "field 'output_dir' is missing (it is required)", "output_dir");
-            var args = new TrainingArguments { OutputDir = Field.Json(sourcePath, "output_dir", outputDir).String(nullable: false)! };
-            foreach (var field in Fields)
-                if (members.TryGetValue(field.Key, out var value))
-                    args = field.Read(args, Field.Json(sourcePath, field.Key, value));
-            return args;
-        }
+        if (!members.TryGetValue("output_dir", out var outputDir))
+            throw new CheckpointException(sourcePath, "field 'output_dir' is missing (it is required)", "output_dir");
+        var args = new TrainingArguments { OutputDir = Field.Json(sourcePath, "output_dir", outputDir).String(nullable: false)! };
+        foreach (var field in Fields)
+            if (members.TryGetValue(field.Key, out var value))
+                args = field.Read(args, Field.Json(sourcePath, field.Key, value));
+        return args;
     }
 
     /// <summary>Reads <c>training_args.json</c> from a file (see <see cref="FromJson"/>).</summary>

@@ -86,9 +86,9 @@ public class AutocastTests
                                                                              attnImplementation: attnImplementation);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var ids = Matrix(r.GetProperty("input_ids"));
-        var types = Matrix(r.GetProperty("token_type_ids"));
-        var mask = Matrix(r.GetProperty("attention_mask"));
+        var ids = LongMatrix(r.GetProperty("input_ids"));
+        var types = LongMatrix(r.GetProperty("token_type_ids"));
+        var mask = LongMatrix(r.GetProperty("attention_mask"));
         var labels = tensor(r.GetProperty("labels").EnumerateArray().Select(e => e.GetInt64()).ToArray());
 
         var fp32 = model.forward(ids, mask, types, labels);
@@ -104,8 +104,4 @@ public class AutocastTests
             Assert.True(Math.Abs(bf16.Loss.item<float>() - fp32.Loss!.item<float>()) < 2e-2 * fp32.Loss.item<float>());
         }
     }
-
-    static Tensor Matrix(JsonElement rows) =>
-        tensor(rows.EnumerateArray().SelectMany(row => row.EnumerateArray().Select(v => v.GetInt64())).ToArray(),
-               [rows.GetArrayLength(), rows[0].GetArrayLength()]);
 }

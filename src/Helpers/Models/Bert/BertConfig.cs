@@ -369,66 +369,46 @@ public sealed record BertConfig
         if (string.IsNullOrWhiteSpace(json))
             throw new CheckpointException(sourcePath, "the file is empty; expected a JSON object");
 
-        JsonDocument document;
-        try
+        var fields = PythonJson.ReadObject(json, sourcePath);
+        var reader = new FieldReader(sourcePath, fields);
+
+        var defaults = new BertConfig();
+        var id2Label = reader.Id2Label("id2label");
+        var numLabels = reader.Int("num_labels", null);
+        if (numLabels is < 1)
+            throw new CheckpointException(sourcePath, $"num_labels must be at least 1, got {numLabels}", "num_labels");
+
+        var config = new BertConfig
         {
-            document = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException(sourcePath, $"not valid JSON at line {e.LineNumber + 1}, byte "
-                + $"{e.BytePositionInLine + 1} of that line: {e.Message}", null, e);
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {PythonJson.Describe(root)}");
-
-            // Last occurrence wins for a repeated key, as in Python's json.
-            var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var property in root.EnumerateObject()) fields[property.Name] = property.Value;
-            var reader = new FieldReader(sourcePath, fields);
-
-            var defaults = new BertConfig();
-            var id2Label = reader.Id2Label("id2label");
-            var numLabels = reader.Int("num_labels", null);
-            if (numLabels is < 1)
-                throw new CheckpointException(sourcePath, $"num_labels must be at least 1, got {numLabels}", "num_labels");
-
-            var config = new BertConfig
-            {
-                VocabSize = reader.Int("vocab_size", defaults.VocabSize)!.Value,
-                HiddenSize = reader.Int("hidden_size", defaults.HiddenSize)!.Value,
-                NumHiddenLayers = reader.Int("num_hidden_layers", defaults.NumHiddenLayers)!.Value,
-                NumAttentionHeads = reader.Int("num_attention_heads", defaults.NumAttentionHeads)!.Value,
-                IntermediateSize = reader.Int("intermediate_size", defaults.IntermediateSize)!.Value,
-                HiddenAct = reader.String("hidden_act", defaults.HiddenAct, nullable: false)!,
-                HiddenDropoutProb = reader.Double("hidden_dropout_prob", defaults.HiddenDropoutProb)!.Value,
-                AttentionProbsDropoutProb = reader.Double("attention_probs_dropout_prob", defaults.AttentionProbsDropoutProb)!.Value,
-                MaxPositionEmbeddings = reader.Int("max_position_embeddings", defaults.MaxPositionEmbeddings)!.Value,
-                TypeVocabSize = reader.Int("type_vocab_size", defaults.TypeVocabSize)!.Value,
-                InitializerRange = reader.Double("initializer_range", defaults.InitializerRange)!.Value,
-                LayerNormEps = reader.Double("layer_norm_eps", defaults.LayerNormEps)!.Value,
-                PadTokenId = reader.Int("pad_token_id", defaults.PadTokenId, nullable: true),
-                PositionEmbeddingType = reader.String("position_embedding_type", defaults.PositionEmbeddingType, nullable: false)!,
-                ClassifierDropout = reader.Double("classifier_dropout", null, nullable: true),
-                UseCache = reader.Bool("use_cache", defaults.UseCache),
-                Id2Label = id2Label ?? (numLabels is { } n ? DefaultLabels(n) : DefaultId2Label),
-                Label2Id = reader.Label2Id("label2id"),
-                ProblemType = reader.String("problem_type", null, nullable: true),
-                Architectures = reader.StringList("architectures"),
-                // null = absent; Validate decides, and the result below says "bert".
-                ModelType = reader.String("model_type", null, nullable: false)!,
-                TorchDtype = reader.String("torch_dtype", null, nullable: true),
-                TransformersVersion = reader.String("transformers_version", null, nullable: true),
-                NameOrPath = reader.String("_name_or_path", null, nullable: true),
-                Extra = fields.Where(f => !KnownFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Clone()),
-            };
-            config.Validate(sourcePath);
-            return config.ModelType is null ? config with { ModelType = "bert" } : config;
-        }
+            VocabSize = reader.Int("vocab_size", defaults.VocabSize)!.Value,
+            HiddenSize = reader.Int("hidden_size", defaults.HiddenSize)!.Value,
+            NumHiddenLayers = reader.Int("num_hidden_layers", defaults.NumHiddenLayers)!.Value,
+            NumAttentionHeads = reader.Int("num_attention_heads", defaults.NumAttentionHeads)!.Value,
+            IntermediateSize = reader.Int("intermediate_size", defaults.IntermediateSize)!.Value,
+            HiddenAct = reader.String("hidden_act", defaults.HiddenAct, nullable: false)!,
+            HiddenDropoutProb = reader.Double("hidden_dropout_prob", defaults.HiddenDropoutProb)!.Value,
+            AttentionProbsDropoutProb = reader.Double("attention_probs_dropout_prob", defaults.AttentionProbsDropoutProb)!.Value,
+            MaxPositionEmbeddings = reader.Int("max_position_embeddings", defaults.MaxPositionEmbeddings)!.Value,
+            TypeVocabSize = reader.Int("type_vocab_size", defaults.TypeVocabSize)!.Value,
+            InitializerRange = reader.Double("initializer_range", defaults.InitializerRange)!.Value,
+            LayerNormEps = reader.Double("layer_norm_eps", defaults.LayerNormEps)!.Value,
+            PadTokenId = reader.Int("pad_token_id", defaults.PadTokenId, nullable: true),
+            PositionEmbeddingType = reader.String("position_embedding_type", defaults.PositionEmbeddingType, nullable: false)!,
+            ClassifierDropout = reader.Double("classifier_dropout", null, nullable: true),
+            UseCache = reader.Bool("use_cache", defaults.UseCache),
+            Id2Label = id2Label ?? (numLabels is { } n ? DefaultLabels(n) : DefaultId2Label),
+            Label2Id = reader.Label2Id("label2id"),
+            ProblemType = reader.String("problem_type", null, nullable: true),
+            Architectures = reader.StringList("architectures"),
+            // null = absent; Validate decides, and the result below says "bert".
+            ModelType = reader.String("model_type", null, nullable: false)!,
+            TorchDtype = reader.String("torch_dtype", null, nullable: true),
+            TransformersVersion = reader.String("transformers_version", null, nullable: true),
+            NameOrPath = reader.String("_name_or_path", null, nullable: true),
+            Extra = fields.Where(f => !KnownFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Clone()),
+        };
+        config.Validate(sourcePath);
+        return config.ModelType is null ? config with { ModelType = "bert" } : config;
     }
 
     /// <summary>Typed access to the fields of one config object; every type mismatch names file and field.</summary>
