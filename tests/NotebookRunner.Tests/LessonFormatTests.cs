@@ -20,11 +20,11 @@ public class LessonFormatTests
     static JsonObject Load(string lesson) => (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(Root(), "notebooks", lesson)))!;
 
     [Fact]
-    public void There_Are_Eight_Lessons_In_Order()
+    public void There_Are_Nine_Lessons_In_Order()
     {
         Assert.Equal(
             ["00-setup.ipynb", "01-load-data.ipynb", "02-tokenize-and-pad.ipynb", "03-head-swap.ipynb", "04-training-arguments.ipynb",
-             "05-train.ipynb", "06-evaluate.ipynb", "07-careful-hyperparameters.ipynb"],
+             "05-train.ipynb", "06-evaluate.ipynb", "07-careful-hyperparameters.ipynb", "08-lora.ipynb"],
             Directory.GetFiles(Path.Combine(Root(), "notebooks"), "*.ipynb").Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 

@@ -125,11 +125,63 @@ public class LessonTests
         Assert.Contains("Validation Loss", outputs);   // the progress table's evaluation columns
     }
 
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public void Training_Arguments_Lesson_Measures_Mixed_Precision()
+    {
+        var outputs = AllOutputs(Executed("04-training-arguments.ipynb"));
+        // A forward pass under Autocast: bf16 logits, an fp32 loss, fp32 master weights.
+        Assert.Contains("weights: Float32", outputs);
+        Assert.Contains("logits in fp32: Float32", outputs);
+        Assert.Contains("logits under autocast: BFloat16", outputs);
+        Assert.Contains("loss under autocast: Float32", outputs);
+        // Six Trainer steps each way, timed, with Bf16 = true accepted on the CPU.
+        var fp32 = Regex.Match(outputs, @"fp32: [\d.]+ s per step \(median\); losses ([\d., ]+)");
+        var bf16 = Regex.Match(outputs, @"bf16: [\d.]+ s per step \(median\); losses ([\d., ]+)");
+        Assert.True(fp32.Success && bf16.Success, outputs);
+        double[] Losses(Match m) => m.Groups[1].Value.Split(", ").Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(6, Losses(fp32).Length);
+        Assert.Equal(6, Losses(bf16).Length);
+        Assert.All(Losses(fp32).Zip(Losses(bf16)), pair => Assert.True(Math.Abs(pair.First - pair.Second) < 0.01, $"fp32 {pair.First} vs bf16 {pair.Second}"));
+        Assert.Matches(@"a bf16 step takes [\d.]+× the time of an fp32 step", outputs);
+    }
+
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public void Lora_Lesson_Shows_The_Trainable_Share_The_Comparison_The_Adapter_And_The_Merge()
+    {
+        var outputs = AllOutputs(Executed("08-lora.ipynb"));
+        // PEFT's line; the tiny model: 4 targets × 8 × (128 + 128) + the classifier's 128 × 2 + 2 = 8,450.
+        Assert.Matches(@"trainable params: 8,450 \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}", outputs);
+        Assert.Contains("largest |logit change| from adding LoRA: 0", outputs);   // B = 0: the base model's logits exactly
+        // The comparison table, both runs measured.
+        Assert.Contains("<th>full fine-tuning</th><th>LoRA (r = 8, query and value)</th>", outputs);
+        Assert.Matches(@"<td>AdamW state \(StateSizeInBytes\)</td><td>[\d.]+ MB</td><td>[\d.]+ KB</td>", outputs);
+        Assert.Matches(@"<td>seconds per optimizer step \(median\)</td><td>[\d.]+</td><td>[\d.]+</td>", outputs);
+        Assert.Matches(@"<td>validation accuracy</td><td>[\d.]+</td><td>[\d.]+</td>", outputs);
+        // The adapter's files, its config and PEFT's saved key names.
+        Assert.Contains("<td>adapter_config.json</td>", outputs);
+        Assert.Contains("<td>adapter_model.safetensors</td>", outputs);
+        Assert.Contains("\"peft_type\": \"LORA\"", outputs);
+        Assert.Contains("\"task_type\": \"SEQ_CLS\"", outputs);
+        Assert.Contains("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight  (8, 128)", outputs);
+        Assert.Contains("base_model.model.classifier.weight  (2, 128)", outputs);
+        // Reloaded with PeftModel.FromPretrained, then merged.
+        var reloaded = Regex.Match(outputs, @"reloaded adapter: accuracy ([\d.]+) \(trained LoRA model: ([\d.]+)\); largest \|logit difference\| (\S+)");
+        Assert.True(reloaded.Success, outputs);
+        Assert.Equal(reloaded.Groups[2].Value, reloaded.Groups[1].Value);
+        Assert.True(double.Parse(reloaded.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-5, reloaded.Value);
+        Assert.Contains("a plain BertForSequenceClassification", outputs);
+        var merged = Regex.Match(outputs, @"merged logits equal the LoRA model's: largest \|difference\| (\S+)");
+        Assert.True(merged.Success, outputs);
+        Assert.True(double.Parse(merged.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-5, merged.Value);
+        Assert.DoesNotContain("DIFFER", outputs);
+    }
+
     [FixtureTheory("fixtures", "pretrained-tiny")]
     [InlineData("01-load-data.ipynb", 1)]
     [InlineData("04-training-arguments.ipynb", 1)]
     [InlineData("05-train.ipynb", 1)]
     [InlineData("07-careful-hyperparameters.ipynb", 2)]
+    [InlineData("08-lora.ipynb", 2)]
     public void Lessons_Draw_Their_Charts(string lesson, int charts)
     {
         Assert.True(Charts(Executed(lesson)) >= charts, $"{lesson}: fewer than {charts} charts");
@@ -138,7 +190,7 @@ public class LessonTests
     [FixtureFact("fixtures", "pretrained-tiny")]
     public void Training_Lessons_Show_The_Live_Progress_Table()
     {
-        foreach (var lesson in new[] { "05-train.ipynb", "06-evaluate.ipynb", "07-careful-hyperparameters.ipynb" })
+        foreach (var lesson in new[] { "05-train.ipynb", "06-evaluate.ipynb", "07-careful-hyperparameters.ipynb", "08-lora.ipynb" })
         {
             var outputs = AllOutputs(Executed(lesson));
             Assert.Contains("<progress value='16' max='16'", outputs);   // the final state of the bar: 2 epochs × 8 steps
