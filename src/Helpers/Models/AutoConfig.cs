@@ -15,7 +15,7 @@ public static class AutoConfig
     public static BertConfig FromPretrained(string pretrainedModelNameOrPath, string? revision = null, HubSettings? hub = null)
     {
         var folder = PretrainedSource.ModelFolder(pretrainedModelNameOrPath, revision, hub, withWeights: false);
-        var config = BertConfig.FromPretrained(folder);
-        return folder == pretrainedModelNameOrPath ? config : config with { NameOrPath = pretrainedModelNameOrPath };
+        // HF: config._name_or_path is what the caller passed (a Hub id or a folder), written back by save_pretrained.
+        return BertConfig.FromPretrained(folder) with { NameOrPath = pretrainedModelNameOrPath };
     }
 }

@@ -17,7 +17,7 @@ public static class AutoModel
         var folder = PretrainedSource.ModelFolder(pretrainedModelNameOrPath, revision, hub);
         BertModel model;
         using (PretrainedWeights.ShowFolderAs(folder, pretrainedModelNameOrPath))
-            model = BertModel.FromPretrained(folder);
+            model = BertModel.FromPretrained(folder, BertConfig.FromPretrained(folder) with { NameOrPath = pretrainedModelNameOrPath });
         model.AttnImplementation = attnImplementation;
         return model;
     }

@@ -30,8 +30,8 @@ public static class AutoModelForSequenceClassification
         string attnImplementation = "sdpa", string? revision = null, HubSettings? hub = null)
     {
         var folder = PretrainedSource.ModelFolder(pretrainedModelNameOrPath, revision, hub);
-        var config = BertConfig.FromPretrained(folder);
-        if (folder != pretrainedModelNameOrPath) config = config with { NameOrPath = pretrainedModelNameOrPath }; // HF: config._name_or_path
+        // HF: config._name_or_path is what the caller passed (a Hub id or a folder), written back by save_pretrained.
+        var config = BertConfig.FromPretrained(folder) with { NameOrPath = pretrainedModelNameOrPath };
         if (id2label is not null)
         {
             if (numLabels is not null && numLabels != id2label.Count)

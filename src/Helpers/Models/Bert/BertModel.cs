@@ -26,7 +26,11 @@ public sealed class BertModel : BertPreTrainedModel
 
     /// <summary>Loads a BertModel from a folder (a full checkpoint's <c>bert.*</c> weights, or a bare one).</summary>
     public static BertModel FromPretrained(string folder, bool ignoreMismatchedSizes = false)
-        => FromPretrained(folder, BertConfig.FromPretrained(folder), c => new BertModel(c), ignoreMismatchedSizes);
+        => FromPretrained(folder, BertConfig.FromPretrained(folder), ignoreMismatchedSizes);
+
+    /// <summary>Loads a BertModel from a folder with the given configuration (prefer <see cref="AutoModel.FromPretrained"/>).</summary>
+    public static BertModel FromPretrained(string folder, BertConfig config, bool ignoreMismatchedSizes = false)
+        => FromPretrained(folder, config, c => new BertModel(c), ignoreMismatchedSizes);
 
     /// <param name="inputIds">(batch, seq) int64.</param>
     /// <param name="attentionMask">(batch, seq), 1 for real tokens and 0 for padding; all ones when null.</param>

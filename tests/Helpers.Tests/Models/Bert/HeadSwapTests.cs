@@ -82,6 +82,24 @@ public class HeadSwapTests
         Assert.True(ours["classifier.bias"].eq(0).all().item<bool>());
     }
 
+    /// <summary>HF sets config._name_or_path to what from_pretrained was given and save_pretrained writes it: the
+    /// head-swapped model saves HF's seqcls-model/config.json byte for byte, up to that path (HF was given
+    /// "tiny-random-bert"). PEFT's adapter_config.json takes its base_model_name_or_path from it.</summary>
+    [FixtureFact]
+    public void Saved_Config_Is_HFs_With_The_Name_Or_Path_As_Passed()
+    {
+        using var folder = new TempFolder();
+        var passed = Fixture("pretrained-tiny");
+        using var model = AutoModelForSequenceClassification.FromPretrained(passed, numLabels: 2);
+        Assert.Equal(passed, model.Config.NameOrPath);
+        Assert.Equal(passed, AutoConfig.FromPretrained(passed).NameOrPath);
+        Assert.Equal(passed, AutoModel.FromPretrained(passed).Config.NameOrPath);
+        model.SavePretrained(folder.Path);
+        var ours = File.ReadAllText(Path.Combine(folder.Path, "config.json"));
+        var hfs = File.ReadAllText(Fixture("seqcls-model", "config.json"));
+        Assert.Equal(hfs, ours.Replace(JsonSerializer.Serialize(passed), "\"tiny-random-bert\""));
+    }
+
     [FixtureFact]
     public void Legacy_Gamma_Beta_Checkpoint_Loads_Into_The_Same_Model()
     {
