@@ -457,6 +457,8 @@ public class PeftPretrainedTests
         peft.eval();
         using var expected = peft.forward(ids).Logits.detach();
         peft.SavePretrained(adapterDir.Path);
+        // PEFT records the base model as its config's _name_or_path: what FromPretrained was given.
+        Assert.Equal(folder, LoraConfig.FromPretrained(adapterDir.Path).BaseModelNameOrPath);
 
         manual_seed(7); // another random classifier: the adapter's copy must replace it
         using var loaded = (PeftModelForSequenceClassification)PeftModel.FromPretrained(
