@@ -25,6 +25,51 @@ internal static class PythonJson
         _ => e.ValueKind.ToString(),
     };
 
+    /// <summary>
+    /// Where the first string of a parsed document (a key or a value) that cannot become a .NET string is, in words
+    /// ("the value of 'id2label.0'", "a key in 'weight_map'"), or null when every string reads. Two kinds pass
+    /// <see cref="JsonDocument.Parse(string, JsonDocumentOptions)"/> and only fail later, when the string is read:
+    /// invalid UTF-8 inside a string, and a <c>\u</c> escape that is half of a UTF-16 surrogate pair (<c>"\ud800"</c>,
+    /// which Python's json accepts). Loaders call this right after parsing, so such a file gets their clear error
+    /// instead of an InvalidOperationException from deep inside.
+    /// </summary>
+    public static string? FindUnreadableString(JsonElement element) => FindUnreadable(element, "");
+
+    /// <summary>The message loaders use for what <see cref="FindUnreadableString"/> found.</summary>
+    public static string UnreadableStringMessage(string where) =>
+        $"{where} is not valid text: invalid UTF-8, or a \\u escape that is half of a UTF-16 surrogate pair (such as \\ud800)";
+
+    static string? FindUnreadable(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Reads(e) ? null : path.Length == 0 ? "the top-level string" : $"the value of '{path}'";
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray())
+                    if (FindUnreadable(item, $"{path}[{i++}]") is { } found) return found;
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException) { return path.Length == 0 ? "a key at the top level" : $"a key in '{path}'"; }
+                    if (FindUnreadable(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found) return found;
+                }
+                return null;
+            default:
+                return null;
+        }
+
+        static bool Reads(JsonElement s)
+        {
+            try { s.GetString(); return true; }
+            catch (InvalidOperationException) { return false; }
+        }
+    }
+
     static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     public static bool IsIntegerLiteral(string text)

@@ -147,6 +147,8 @@ public sealed class TrainerState
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "trainer state must be a JSON object");
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(path, PythonJson.UnreadableStringMessage(unreadable));
             var state = new TrainerState();
             foreach (var p in root.EnumerateObject())
             {

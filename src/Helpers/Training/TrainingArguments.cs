@@ -589,6 +589,8 @@ public sealed record TrainingArguments
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(sourcePath, "training arguments must be a JSON object");
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(sourcePath, PythonJson.UnreadableStringMessage(unreadable));
             var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject()) members[p.Name] = p.Value;
             // Older HF names.

@@ -385,6 +385,8 @@ public sealed record BertConfig
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {PythonJson.Describe(root)}");
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(sourcePath, PythonJson.UnreadableStringMessage(unreadable));
 
             // Last occurrence wins for a repeated key, as in Python's json.
             var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
