@@ -26,6 +26,18 @@ internal static class PythonJson
     };
 
     /// <summary>
+    /// A JSON parse error for users: <c>at line L, byte B: what</c> with 1-based positions, without System.Text.Json's
+    /// 0-based <c>LineNumber: 0 | BytePositionInLine: 20.</c> suffix and its advice to programmers ("Change the
+    /// reader options.").
+    /// </summary>
+    public static string ParseError(JsonException e)
+    {
+        var what = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s*LineNumber: \d+ \| BytePositionInLine: \d+\.\s*$", "")
+            .Replace(" Change the reader options.", "").Replace(" which is not supported in this mode.", ", which JSON does not allow.").Trim();
+        return e.LineNumber is { } line ? $"at line {line + 1}, byte {e.BytePositionInLine + 1}: {what}" : $": {what}";
+    }
+
+    /// <summary>
     /// Where the first string of a parsed document (a key or a value) that cannot become a .NET string is, in words
     /// ("the value of 'id2label.0'", "a key in 'weight_map'"), or null when every string reads. Two kinds pass
     /// <see cref="JsonDocument.Parse(string, JsonDocumentOptions)"/> and only fail later, when the string is read:

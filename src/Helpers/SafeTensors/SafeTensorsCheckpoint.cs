@@ -139,7 +139,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(indexPath, $"not valid JSON: {e.Message}", inner: e);
+            throw new CheckpointException(indexPath, $"not valid JSON {PythonJson.ParseError(e)}", inner: e);
         }
         using (document)
         {

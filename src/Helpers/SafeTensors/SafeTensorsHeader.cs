@@ -28,7 +28,7 @@ internal static class SafeTensorsHeader
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(filePath, $"safetensors header is not valid JSON: {e.Message}", inner: e);
+            throw new CheckpointException(filePath, $"safetensors header is not valid JSON {PythonJson.ParseError(e)}", inner: e);
         }
 
         using (document)

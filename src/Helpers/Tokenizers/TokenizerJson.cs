@@ -29,9 +29,7 @@ internal static class TokenizerJson
         }
         catch (JsonException e)
         {
-            // LineNumber and BytePositionInLine are 0-based.
-            throw new CheckpointException(path,
-                $"invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}", inner: e);
+            throw new CheckpointException(path, $"invalid JSON {PythonJson.ParseError(e)}", inner: e);
         }
     }
 

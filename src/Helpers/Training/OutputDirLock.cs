@@ -57,6 +57,8 @@ internal sealed class OutputDirLock : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            if (File.Exists(folder))
+                throw new IOException($"The output directory {folder} is a file, not a folder. Give OutputDir a folder path.", e);
             throw new IOException($"The output directory {folder} cannot be written: {e.Message.TrimEnd('.', ' ')}. "
                 + "Give OutputDir a folder this process may create and write.", e);
         }

@@ -144,7 +144,9 @@ public class Trainer
     /// RNG and state and continues exactly where that checkpoint was written.
     /// </summary>
     /// <exception cref="TrainingException">The loss became NaN or infinite (the message names the step; checkpoints
-    /// written before are kept), or computeMetrics failed.</exception>
+    /// written before are kept), computeMetrics failed, or a checkpoint could not be written (nothing of it is kept).</exception>
+    /// <exception cref="IOException">Another Trainer is training into the same OutputDir (see <c>OutputDir/.trainer.lock</c>),
+    /// or OutputDir cannot be created.</exception>
     public TrainOutput Train(string? resumeFromCheckpoint = null)
     {
         using var outputLock = LockOutputDir();                                     // one Trainer per OutputDir
@@ -572,6 +574,8 @@ public class Trainer
         saved.LoggingSteps = State.LoggingSteps;
         saved.EvalSteps = State.EvalSteps;
         saved.SaveSteps = State.SaveSteps;
+        // Never a path from the file: the checkpoint-N beside the one resumed (normally in OutputDir), if it is there.
+        saved.BestModelCheckpoint = TrainerCheckpoint.BestCheckpointIn(Path.GetDirectoryName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar))!, saved);
         State = saved;
         int epochsTrained = State.GlobalStep / plan.UpdatesPerEpoch;
         int updatesToSkip = State.GlobalStep % plan.UpdatesPerEpoch;

@@ -52,6 +52,25 @@ public static class TrainerCheckpoint
             .ToList();
     }
 
+    /// <summary>
+    /// The best checkpoint a resumed <c>trainer_state.json</c> refers to, as a folder of <paramref name="outputDir"/> (the
+    /// folder of the checkpoint being resumed): <c>best_global_step</c> (or the <c>checkpoint-N</c> name at the end of
+    /// <c>best_model_checkpoint</c>) mapped to <c>outputDir/checkpoint-N</c> when that folder exists, else null. The saved path itself is never used: it may
+    /// point elsewhere (an output folder that was moved, a file from someone else), and the Trainer reads the best
+    /// model from it and keeps it from rotation.
+    /// </summary>
+    public static string? BestCheckpointIn(string outputDir, TrainerState saved)
+    {
+        int? step = saved.BestGlobalStep;
+        if (step is null && saved.BestModelCheckpoint is { } path
+            && CheckpointFolder.Match(System.IO.Path.GetFileName(path.TrimEnd('/', '\\'))) is { Success: true } m
+            && int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            step = n;
+        if (step is null) return null;
+        var folder = System.IO.Path.GetFullPath(System.IO.Path.Combine(outputDir, $"{Prefix}-{step}"));
+        return Directory.Exists(folder) ? folder : null;
+    }
+
     /// <summary>HF <c>get_last_checkpoint</c>: the <c>checkpoint-N</c> folder with the largest N, or null.</summary>
     public static string? GetLastCheckpoint(string outputDir) => Sorted(outputDir).LastOrDefault();
 
@@ -269,7 +288,7 @@ public static class TrainerCheckpoint
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
     }
 
@@ -307,7 +326,7 @@ public static class TrainerCheckpoint
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
     }
 

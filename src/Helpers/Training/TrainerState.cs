@@ -141,7 +141,7 @@ public sealed class TrainerState
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
         using (doc)
         {

@@ -582,7 +582,7 @@ public sealed record TrainingArguments
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(sourcePath, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(sourcePath, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
         using (doc)
         {

@@ -69,8 +69,7 @@ public class OutputDirLockTests
 
         var error = Assert.Throws<IOException>(() => trainer.Train());
 
-        Assert.StartsWith($"The output directory {file} cannot be written: ", error.Message);
-        Assert.EndsWith("Give OutputDir a folder this process may create and write.", error.Message);
+        Assert.Equal($"The output directory {file} is a file, not a folder. Give OutputDir a folder path.", error.Message);
     }
 
     sealed class OnStep(Action<TrainerState> action) : TrainerCallback

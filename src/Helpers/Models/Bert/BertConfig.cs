@@ -376,8 +376,7 @@ public sealed record BertConfig
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(sourcePath, $"not valid JSON at line {e.LineNumber + 1}, byte "
-                + $"{e.BytePositionInLine + 1} of that line: {e.Message}", null, e);
+            throw new CheckpointException(sourcePath, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
 
         using (document)
