@@ -22,7 +22,7 @@ namespace FineTuning.Reliability;
 /// </remarks>
 public static class CrashChild
 {
-    public const int MaxSteps = 60;
+    public const int MaxSteps = 100;
     public const int SaveSteps = 2;
     public const string FinalFolder = "final";
     public const string PauseVariable = "RELIABILITY_PAUSE_AT_WRITE";

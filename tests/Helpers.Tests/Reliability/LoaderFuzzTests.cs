@@ -47,6 +47,7 @@ public class LoaderFuzzTests(ITestOutputHelper output)
         var refusals = new Dictionary<string, int>();
         int loaded = 0;
         var slowest = TimeSpan.Zero;
+        int slowestCase = first;
         var clock = Stopwatch.StartNew();
         for (int i = first; i < first + count; i++)
         {
@@ -68,7 +69,7 @@ public class LoaderFuzzTests(ITestOutputHelper output)
                 failures.Add(("hang", $"{Case()}: still running after {CaseTimeout.TotalSeconds:F0} s (a hang?)"));
                 break; // the stuck thread keeps the file open; later cases would not be meaningful
             }
-            if (started.Elapsed > slowest) slowest = started.Elapsed;
+            if (started.Elapsed > slowest) (slowest, slowestCase) = (started.Elapsed, i);
             if (run.Exception?.InnerException is { } e)
             {
                 if (target.Documented(e))
@@ -82,7 +83,7 @@ public class LoaderFuzzTests(ITestOutputHelper output)
                 loaded++;
         }
 
-        output.WriteLine($"{targetName}: {count} cases in {clock.Elapsed.TotalSeconds:F1} s (slowest {slowest.TotalMilliseconds:F0} ms): "
+        output.WriteLine($"{targetName}: {count} cases in {clock.Elapsed.TotalSeconds:F1} s (slowest: case {slowestCase}, {slowest.TotalMilliseconds:F0} ms): "
             + $"{loaded} loaded, {count - loaded - failures.Count} refused with {target.ExceptionName}, {failures.Count} failed");
         foreach (var (reason, n) in refusals.OrderByDescending(p => p.Value).Take(12)) output.WriteLine($"  {n,6} × {reason}");
         // One example of each kind of failure (exception type and the library frame that threw), then the count.
