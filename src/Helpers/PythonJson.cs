@@ -29,8 +29,8 @@ internal static class PythonJson
     /// Reads a JSON file's text that must hold one object (config.json, adapter_config.json, training_args.json) into
     /// its members, the last of a repeated key winning as in Python's <c>json</c>.
     /// </summary>
-    /// <exception cref="CheckpointException">Not valid JSON (the message gives the line and byte), or not an object;
-    /// the message names <paramref name="sourcePath"/>.</exception>
+    /// <exception cref="CheckpointException">Not valid JSON (the message gives the line and byte), not an object, or
+    /// a string that is not valid text (<see cref="FindUnreadableString"/>); the message names <paramref name="sourcePath"/>.</exception>
     public static Dictionary<string, JsonElement> ReadObject(string json, string sourcePath)
     {
         JsonDocument document;
@@ -40,17 +40,75 @@ internal static class PythonJson
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(sourcePath, $"not valid JSON at line {e.LineNumber + 1}, byte "
-                + $"{e.BytePositionInLine + 1} of that line: {e.Message}", null, e);
+            throw new CheckpointException(sourcePath, $"not valid JSON {ParseError(e)}", null, e);
         }
         using (document)
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(sourcePath, $"expected a JSON object at the top level, got {Describe(root)}");
+            if (FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(sourcePath, UnreadableStringMessage(unreadable));
             var members = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject()) members[p.Name] = p.Value.Clone();
             return members;
+        }
+    }
+
+    /// <summary>
+    /// A JSON parse error for users: <c>at line L, byte B: what</c> with 1-based positions, without System.Text.Json's
+    /// 0-based <c>LineNumber: 0 | BytePositionInLine: 20.</c> suffix and its advice to programmers ("Change the
+    /// reader options.").
+    /// </summary>
+    public static string ParseError(JsonException e)
+    {
+        var what = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s*LineNumber: \d+ \| BytePositionInLine: \d+\.\s*$", "")
+            .Replace(" Change the reader options.", "").Replace(" which is not supported in this mode.", ", which JSON does not allow.").Trim();
+        return e.LineNumber is { } line ? $"at line {line + 1}, byte {e.BytePositionInLine + 1}: {what}" : $": {what}";
+    }
+
+    /// <summary>
+    /// Where the first string of a parsed document (a key or a value) that cannot become a .NET string is, in words
+    /// ("the value of 'id2label.0'", "a key in 'weight_map'"), or null when every string reads. Two kinds pass
+    /// <see cref="JsonDocument.Parse(string, JsonDocumentOptions)"/> and only fail later, when the string is read:
+    /// invalid UTF-8 inside a string, and a <c>\u</c> escape that is half of a UTF-16 surrogate pair (<c>"\ud800"</c>,
+    /// which Python's json accepts). Loaders call this right after parsing, so such a file gets their clear error
+    /// instead of an InvalidOperationException from deep inside.
+    /// </summary>
+    public static string? FindUnreadableString(JsonElement element) => FindUnreadable(element, "");
+
+    /// <summary>The message loaders use for what <see cref="FindUnreadableString"/> found.</summary>
+    public static string UnreadableStringMessage(string where) =>
+        $"{where} is not valid text: invalid UTF-8, or a \\u escape that is half of a UTF-16 surrogate pair (such as \\ud800)";
+
+    static string? FindUnreadable(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Reads(e) ? null : path.Length == 0 ? "the top-level string" : $"the value of '{path}'";
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray())
+                    if (FindUnreadable(item, $"{path}[{i++}]") is { } found) return found;
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException) { return path.Length == 0 ? "a key at the top level" : $"a key in '{path}'"; }
+                    if (FindUnreadable(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found) return found;
+                }
+                return null;
+            default:
+                return null;
+        }
+
+        static bool Reads(JsonElement s)
+        {
+            try { s.GetString(); return true; }
+            catch (InvalidOperationException) { return false; }
         }
     }
 

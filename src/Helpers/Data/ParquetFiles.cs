@@ -113,7 +113,7 @@ internal static class ParquetFiles
                         && f.Value.TryGetProperty("names", out var names) && names.ValueKind == JsonValueKind.Array)
                         result[f.Name] = names.EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
         }
-        catch (JsonException) { } // metadata is a hint only
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { } // a hint only: a value of another type (or an unreadable string) is ignored
         return result;
     }
 }

@@ -122,6 +122,8 @@ internal static class UserFiles
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new DatasetFormatException(path, line.Number, null, $"a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object; each line must be one JSON object");
+            if (PythonJson.FindUnreadableString(doc.RootElement) is { } unreadable)
+                throw new DatasetFormatException(path, line.Number, null, PythonJson.UnreadableStringMessage(unreadable));
             var row = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (var p in doc.RootElement.EnumerateObject())
                 row[p.Name] = p.Value.ValueKind switch

@@ -133,15 +133,19 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(System.IO.File.ReadAllBytes(indexPath));
+            var bytes = System.IO.File.ReadAllBytes(indexPath);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new CheckpointException(indexPath, "not valid UTF-8 text");
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(indexPath, $"not valid JSON: {e.Message}", inner: e);
+            throw new CheckpointException(indexPath, $"not valid JSON {PythonJson.ParseError(e)}", inner: e);
         }
         using (document)
         {
             var root = document.RootElement;
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(indexPath, PythonJson.UnreadableStringMessage(unreadable));
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var map))
                 throw new CheckpointException(indexPath, "missing 'weight_map' (expected {\"metadata\": {...}, \"weight_map\": {tensor: shard file}})", "weight_map");
             if (map.ValueKind != JsonValueKind.Object)

@@ -28,7 +28,7 @@ internal static class SafeTensorsHeader
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(filePath, $"safetensors header is not valid JSON: {e.Message}", inner: e);
+            throw new CheckpointException(filePath, $"safetensors header is not valid JSON {PythonJson.ParseError(e)}", inner: e);
         }
 
         using (document)
@@ -36,6 +36,8 @@ internal static class SafeTensorsHeader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(filePath, $"safetensors header must be a JSON object, found {root.ValueKind}");
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(filePath, "safetensors header: " + PythonJson.UnreadableStringMessage(unreadable));
 
             IReadOnlyDictionary<string, string>? metadata = null;
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -115,12 +117,19 @@ internal static class SafeTensorsHeader
         if (begin > end)
             throw Bad($"'data_offsets' begin {begin} is after end {end}");
 
-        // Checked arithmetic: a shape claiming 10^12 elements must fail here, never reach an allocation.
+        // Checked arithmetic: a shape claiming 10^12 elements must fail here, never reach an allocation. The product
+        // of the non-zero dimensions is checked too: an empty tensor of shape [0, 2^62, 2^62] holds 0 bytes, but its
+        // strides overflow and libtorch refuses to create it.
         long expected;
         try
         {
             expected = dtype.ElementSize();
-            foreach (var d in shape) expected = checked(expected * d);
+            long strides = expected;
+            foreach (var d in shape)
+            {
+                expected = checked(expected * d);
+                strides = checked(strides * Math.Max(d, 1));
+            }
         }
         catch (OverflowException)
         {

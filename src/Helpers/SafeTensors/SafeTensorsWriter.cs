@@ -164,7 +164,7 @@ public static class SafeTensorsWriter
         return header;
     }
 
-    static void WriteData(FileStream stream, torch.Tensor tensor)
+    static void WriteData(Stream stream, torch.Tensor tensor)
     {
         var cpu = TensorMemory.ContiguousCpu(tensor, out bool owned);
         try
@@ -177,28 +177,9 @@ public static class SafeTensorsWriter
         }
     }
 
-    /// <summary>Writes to a temporary file beside <paramref name="path"/>, flushes it to disk, then renames it over the target.</summary>
-    internal static void WriteAtomically(string path, Action<FileStream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        // Same folder, so the rename is atomic (no cross-device copy); hidden and unique, so concurrent saves don't collide.
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    /// <summary>Writes to a temporary file beside <paramref name="path"/>, flushes it to disk, then renames it over the
+    /// target (<see cref="AtomicFile.Write"/>, with a 1 MB buffer for tensor data).</summary>
+    internal static void WriteAtomically(string path, Action<Stream> write) => AtomicFile.Write(path, write, bufferSize: 1 << 20);
 
     /// <summary>Deletes shards of an earlier save (<c>{baseName}-NNNNN-of-NNNNN.safetensors</c>) not in <paramref name="keep"/>, and a stale index.</summary>
     static void RemoveStale(string folder, string baseName, HashSet<string> keep, string? staleIndex)

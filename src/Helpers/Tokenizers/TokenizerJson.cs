@@ -18,16 +18,18 @@ internal static class TokenizerJson
         if (!File.Exists(path)) return null;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = false });
+            var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new CheckpointException(path, "not valid UTF-8 text");
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = false });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(path, $"expected a JSON object at the top level, found {doc.RootElement.ValueKind}");
+            if (PythonJson.FindUnreadableString(doc.RootElement) is { } unreadable)
+                throw new CheckpointException(path, PythonJson.UnreadableStringMessage(unreadable));
             return doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
-            // LineNumber and BytePositionInLine are 0-based.
-            throw new CheckpointException(path,
-                $"invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}", inner: e);
+            throw new CheckpointException(path, $"invalid JSON {PythonJson.ParseError(e)}", inner: e);
         }
     }
 
@@ -79,17 +81,16 @@ internal static class TokenizerJson
         if (v.ValueKind != JsonValueKind.Number)
             throw new CheckpointException(path, $"field '{key}' must be a number, found {PythonJson.Describe(v)}", key);
         var raw = v.GetRawText();
-        decimal value;
-        if (PythonJson.IsIntegerLiteral(raw))
-            value = BigInteger.Parse(raw, CultureInfo.InvariantCulture) is var big && big >= new BigInteger(NoLimitThreshold) ? NoLimitThreshold : (decimal)big;
-        else
+        if (PythonJson.IsIntegerLiteral(raw)) // exact, whatever its length
         {
-            var d = v.GetDouble();
-            value = d >= (double)NoLimitThreshold ? NoLimitThreshold : (decimal)d;
-            if (value != decimal.Truncate(value))
-                throw new CheckpointException(path, $"field '{key}' must be a whole number, found {raw}", key);
+            var big = BigInteger.Parse(raw, CultureInfo.InvariantCulture);
+            if (big <= 0) throw new CheckpointException(path, $"field '{key}' must be positive, found {raw}", key);
+            return big >= new BigInteger(NoLimitThreshold) ? null : (long)big;
         }
-        if (value <= 0) throw new CheckpointException(path, $"field '{key}' must be positive, found {raw}", key);
-        return value >= NoLimitThreshold ? null : (long)value;
+        double value = v.GetDouble(); // a float literal may be huge (1e30; 1e400 reads as infinity) or negative
+        if (!(value > 0)) throw new CheckpointException(path, $"field '{key}' must be positive, found {raw}", key);
+        if (value >= (double)NoLimitThreshold) return null;
+        if (value != Math.Floor(value)) throw new CheckpointException(path, $"field '{key}' must be a whole number, found {raw}", key);
+        return (long)value;
     }
 }

@@ -44,13 +44,18 @@ public sealed class Vocabulary
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "vocabulary file not found (a BERT tokenizer needs vocab.txt)");
         string text;
+        var bytes = File.ReadAllBytes(path);
         try
         {
-            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path));
+            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
         }
         catch (DecoderFallbackException e)
         {
-            throw new CheckpointException(path, $"vocabulary file is not valid UTF-8: {e.Message}", inner: e);
+            // The line (= token id + 1) of the bad byte: lines split at \n, which never occurs inside a UTF-8 sequence.
+            int at = Math.Clamp(e.Index, 0, bytes.Length);
+            int line = 1 + bytes.AsSpan(0, at).Count((byte)'\n');
+            var bad = e.BytesUnknown is { Length: > 0 } b ? $" (byte 0x{b[0]:X2})" : "";
+            throw new CheckpointException(path, $"vocabulary file is not valid UTF-8{bad} on line {line} (token id {line - 1}); save it as UTF-8", inner: e);
         }
         text = text.Replace("\r\n", "\n").Replace('\r', '\n');
         string[] lines = text.Length == 0 ? [] : text.Split('\n');

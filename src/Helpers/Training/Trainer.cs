@@ -35,6 +35,7 @@ public class Trainer
     int globalStepLastLogged;
     double lossSinceLastLog;
     double? lastGradNorm; // null without clipping (MaxGradNorm 0); inf / NaN after an fp16 overflow, and logged so
+    OutputDirLock? outputDirLock; // held during Train and SaveModel
 
     /// <param name="model">A model that is both a <c>torch.nn.Module</c> and an <see cref="ITrainableModel"/>
     /// (e.g. <see cref="Models.Bert.BertForSequenceClassification"/>); moved to <see cref="Device"/> here.</param>
@@ -128,10 +129,13 @@ public class Trainer
 
     /// <summary>Resumes from the last <c>checkpoint-N</c> in OutputDir when <paramref name="resumeFromCheckpoint"/> is
     /// true (HF's <c>resume_from_checkpoint=True</c>); trains from the start when false.</summary>
-    public TrainOutput Train(bool resumeFromCheckpoint) => Train(resumeFromCheckpoint
-        ? TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir)
-          ?? throw new ArgumentException($"No valid checkpoint found in output directory ({Args.OutputDir})", nameof(resumeFromCheckpoint))
-        : null);
+    public TrainOutput Train(bool resumeFromCheckpoint)
+    {
+        if (!resumeFromCheckpoint) return Train(null);
+        using var outputLock = LockOutputDir(); // first: a save a crash interrupted is cleaned up before "last" is chosen
+        return Train(TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir)
+            ?? throw new ArgumentException($"No valid checkpoint found in output directory ({Args.OutputDir})", nameof(resumeFromCheckpoint)));
+    }
 
     /// <summary>
     /// Runs the training loop: <see cref="TrainingArguments.NumTrainEpochs"/> epochs (or
@@ -140,9 +144,12 @@ public class Trainer
     /// RNG and state and continues exactly where that checkpoint was written.
     /// </summary>
     /// <exception cref="TrainingException">The loss became NaN or infinite (the message names the step; checkpoints
-    /// written before are kept), or computeMetrics failed.</exception>
+    /// written before are kept), computeMetrics failed, or a checkpoint could not be written (nothing of it is kept).</exception>
+    /// <exception cref="IOException">Another Trainer is training into the same OutputDir (see <c>OutputDir/.trainer.lock</c>),
+    /// or OutputDir cannot be created.</exception>
     public TrainOutput Train(string? resumeFromCheckpoint = null)
     {
+        using var outputLock = LockOutputDir();                                     // one Trainer per OutputDir
         var train = PrepareDataset(TrainDataset ?? throw new InvalidOperationException("Trainer.Train() needs a trainDataset."), "training set");
         if (train.Count == 0) throw new InvalidOperationException("The training data set is empty (0 examples): nothing to train on.");
         var loader = GetTrainDataLoader(train);
@@ -299,7 +306,7 @@ public class Trainer
         // HF: with SaveTotalLimit 1 and a best model, only the best checkpoint is kept at the end.
         if (State.BestModelCheckpoint is { } keep && Args.SaveTotalLimit == 1)
             foreach (var checkpoint in TrainerCheckpoint.Sorted(Args.OutputDir))
-                if (!SamePath(checkpoint, keep)) Directory.Delete(checkpoint, recursive: true);
+                if (!SamePath(checkpoint, keep)) TrainerCheckpoint.Delete(checkpoint);
         CallbackEvent(c => c.OnTrainEnd(Args, State, Control));
         return new TrainOutput(State.GlobalStep, trainLoss, metrics);
     }
@@ -459,7 +466,7 @@ public class Trainer
             var bestDir = Path.GetFullPath(Path.Combine(Args.OutputDir, $"{TrainerCheckpoint.Prefix}-{bestStep}"));
             if (bestStep == State.GlobalStep || Directory.Exists(bestDir)) State.BestModelCheckpoint = bestDir;
         }
-        var temp = Path.Combine(Args.OutputDir, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
+        var temp = TrainerCheckpoint.TempFolderFor(final);
         try
         {
             SaveModel(temp);
@@ -469,14 +476,54 @@ public class Trainer
             TrainerCheckpoint.SaveRngState(temp);
             State.SavedControl = Control;
             State.SaveToJson(Path.Combine(temp, TrainerCheckpoint.TrainerStateName));
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temp, final);
+            TrainerCheckpoint.Publish(temp, final);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or an unwritable folder: the finally below removes this save's files; earlier checkpoints
+            // were never touched (a replaced checkpoint-N is only set aside once the new one is complete).
+            var last = TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir);
+            throw new TrainingException(State.GlobalStep,
+                $"Could not save the checkpoint of step {State.GlobalStep} to {final}: {e.Message.TrimEnd('.', ' ')}. "
+                + "Nothing of it was kept"
+                + (last is null ? "" : $"; the last complete checkpoint, {last}, is intact")
+                + ". Free some space (or give OutputDir a writable folder), then continue with Train(resumeFromCheckpoint: true).", e);
         }
         finally
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            // Best effort: what cannot be removed now is removed by the next Train (RemoveInterruptedSaves).
+            try { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
         RotateCheckpoints();
+    }
+
+    /// <summary>Holds OutputDir's lock for a <see cref="Train(string?)"/> or <see cref="SaveModel"/> (a no-op when this
+    /// Trainer already holds it); the first acquisition also cleans up saves a killed process left unfinished.</summary>
+    IDisposable? LockOutputDir()
+    {
+        if (outputDirLock is not null) return null;
+        outputDirLock = OutputDirLock.Acquire(Args.OutputDir);
+        var release = new Release(this);
+        try
+        {
+            TrainerCheckpoint.RemoveInterruptedSaves(Args.OutputDir);
+        }
+        catch
+        {
+            release.Dispose();
+            throw;
+        }
+        return release;
+    }
+
+    sealed class Release(Trainer trainer) : IDisposable
+    {
+        public void Dispose()
+        {
+            trainer.outputDirLock?.Dispose();
+            trainer.outputDirLock = null;
+        }
     }
 
     /// <summary>HF <c>save_model</c>: the model (config.json + model.safetensors), the tokenizer and training_args.json
@@ -484,6 +531,7 @@ public class Trainer
     public void SaveModel(string? outputDir = null)
     {
         var folder = outputDir ?? Args.OutputDir;
+        using var outputLock = SamePath(folder, Args.OutputDir) ? LockOutputDir() : null;
         Directory.CreateDirectory(folder);
         model.SavePretrained(folder);
         ProcessingClass?.SavePretrained(folder);
@@ -503,7 +551,7 @@ public class Trainer
         foreach (var checkpoint in sorted.Take(Math.Max(0, sorted.Count - limit)))
         {
             Logging.Info($"Deleting older checkpoint [{checkpoint}] due to args.save_total_limit");
-            Directory.Delete(checkpoint, recursive: true);
+            TrainerCheckpoint.Delete(checkpoint);
         }
     }
 
@@ -526,6 +574,8 @@ public class Trainer
         saved.LoggingSteps = State.LoggingSteps;
         saved.EvalSteps = State.EvalSteps;
         saved.SaveSteps = State.SaveSteps;
+        // Never a path from the file: the checkpoint-N beside the one resumed (normally in OutputDir), if it is there.
+        saved.BestModelCheckpoint = TrainerCheckpoint.BestCheckpointIn(Path.GetDirectoryName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar))!, saved);
         State = saved;
         int epochsTrained = State.GlobalStep / plan.UpdatesPerEpoch;
         int updatesToSkip = State.GlobalStep % plan.UpdatesPerEpoch;

@@ -52,8 +52,118 @@ public static class TrainerCheckpoint
             .ToList();
     }
 
+    /// <summary>
+    /// The best checkpoint a resumed <c>trainer_state.json</c> refers to, as a folder of <paramref name="outputDir"/> (the
+    /// folder of the checkpoint being resumed): <c>best_global_step</c> (or the <c>checkpoint-N</c> name at the end of
+    /// <c>best_model_checkpoint</c>) mapped to <c>outputDir/checkpoint-N</c> when that folder exists, else null. The saved path itself is never used: it may
+    /// point elsewhere (an output folder that was moved, a file from someone else), and the Trainer reads the best
+    /// model from it and keeps it from rotation.
+    /// </summary>
+    public static string? BestCheckpointIn(string outputDir, TrainerState saved)
+    {
+        int? step = saved.BestGlobalStep;
+        if (step is null && saved.BestModelCheckpoint is { } path
+            && CheckpointFolder.Match(System.IO.Path.GetFileName(path.TrimEnd('/', '\\'))) is { Success: true } m
+            && int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            step = n;
+        if (step is null) return null;
+        var folder = System.IO.Path.GetFullPath(System.IO.Path.Combine(outputDir, $"{Prefix}-{step}"));
+        return Directory.Exists(folder) ? folder : null;
+    }
+
     /// <summary>HF <c>get_last_checkpoint</c>: the <c>checkpoint-N</c> folder with the largest N, or null.</summary>
     public static string? GetLastCheckpoint(string outputDir) => Sorted(outputDir).LastOrDefault();
+
+    // ---- writing and removing checkpoint folders atomically ----------------------------------------------------------
+
+    /// <summary>The hidden folder a checkpoint is written into before it gets its name:
+    /// <c>.checkpoint-N.{guid}.tmp</c>. Never a <c>checkpoint-N</c> name, so never picked by
+    /// <see cref="GetLastCheckpoint"/> however far the write got.</summary>
+    internal static string TempFolderFor(string final) =>
+        Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
+
+    /// <summary>
+    /// Gives the complete folder <paramref name="temp"/> the name <paramref name="final"/>, atomically: its entries are
+    /// synced to disk first; an existing <paramref name="final"/> (a checkpoint of an earlier run with the same step) is
+    /// first renamed aside to <c>.checkpoint-N.{guid}.old</c>, never deleted before the new one is in place, so a crash
+    /// at any instant leaves a complete <c>checkpoint-N</c> or one that <see cref="RemoveInterruptedSaves"/> restores.
+    /// </summary>
+    internal static void Publish(string temp, string final)
+    {
+        AtomicFile.SyncDirectory(temp);
+        var parent = Path.GetDirectoryName(final)!;
+        string? old = null;
+        if (Directory.Exists(final))
+        {
+            old = Path.Combine(parent, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.old");
+            Directory.Move(final, old);
+        }
+        try
+        {
+            FileWriteHooks.BeforeRename?.Invoke(final);
+            Directory.Move(temp, final);
+        }
+        catch when (old is not null)
+        {
+            Directory.Move(old, final); // the new one could not take its place: the old one goes back
+            throw;
+        }
+        AtomicFile.SyncDirectory(parent);
+        if (old is not null) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Deletes a checkpoint folder so that no reader (or a resume after a crash) ever sees it half deleted:
+    /// it is first renamed to a hidden <c>.checkpoint-N.{guid}.deleting</c>, then removed.</summary>
+    internal static void Delete(string checkpoint)
+    {
+        var full = Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(full)!;
+        var doomed = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.deleting");
+        Directory.Move(full, doomed);
+        AtomicFile.SyncDirectory(parent);
+        Directory.Delete(doomed, recursive: true);
+    }
+
+    static readonly Regex LeftoverFolder = new(@"^\.(checkpoint-\d+)\.[0-9a-f]{32}\.(tmp|old|deleting)$", RegexOptions.CultureInvariant);
+    static readonly Regex LeftoverFile = new(@"^\..+\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Cleans up after a process that was killed while saving into <paramref name="outputDir"/>: removes half-written
+    /// checkpoint folders (<c>.checkpoint-N.*.tmp</c>), half-deleted ones (<c>.deleting</c>) and temporary files,
+    /// and renames a checkpoint that was set aside to be replaced (<c>.old</c>) back to <c>checkpoint-N</c> when the
+    /// replacement never arrived. The Trainer calls it while holding the output folder's lock, before it picks the
+    /// last checkpoint. Returns what it did, one line each (also logged).
+    /// </summary>
+    public static IReadOnlyList<string> RemoveInterruptedSaves(string outputDir)
+    {
+        var done = new List<string>();
+        if (!Directory.Exists(outputDir)) return done;
+        foreach (var dir in Directory.GetDirectories(outputDir).Order(StringComparer.Ordinal))
+        {
+            var m = LeftoverFolder.Match(Path.GetFileName(dir));
+            if (!m.Success) continue;
+            var final = Path.Combine(outputDir, m.Groups[1].Value);
+            if (m.Groups[2].Value == "old" && !Directory.Exists(final))
+            {
+                Directory.Move(dir, final);
+                done.Add($"Restored {final}: a save that was replacing it was interrupted.");
+            }
+            else
+            {
+                Directory.Delete(dir, recursive: true);
+                done.Add($"Removed {dir}, left by an interrupted {(m.Groups[2].Value == "tmp" ? "checkpoint save" : m.Groups[2].Value == "old" ? "checkpoint replacement" : "checkpoint deletion")}.");
+            }
+        }
+        foreach (var file in Directory.GetFiles(outputDir).Order(StringComparer.Ordinal))
+        {
+            if (!LeftoverFile.IsMatch(Path.GetFileName(file))) continue;
+            File.Delete(file);
+            done.Add($"Removed {file}, a temporary file left by an interrupted save.");
+        }
+        if (done.Count > 0) AtomicFile.SyncDirectory(outputDir);
+        foreach (var line in done) Logging.Warning(line);
+        return done;
+    }
 
     // ---- optimizer -----------------------------------------------------------------------------------------------
 
@@ -178,7 +288,7 @@ public static class TrainerCheckpoint
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
     }
 
@@ -216,7 +326,7 @@ public static class TrainerCheckpoint
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
     }
 

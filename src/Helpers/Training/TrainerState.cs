@@ -141,12 +141,14 @@ public sealed class TrainerState
         }
         catch (JsonException e)
         {
-            throw new CheckpointException(path, $"not valid JSON: {e.Message}", null, e);
+            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
         }
         using (doc)
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "trainer state must be a JSON object");
+            if (PythonJson.FindUnreadableString(root) is { } unreadable)
+                throw new CheckpointException(path, PythonJson.UnreadableStringMessage(unreadable));
             var state = new TrainerState();
             foreach (var p in root.EnumerateObject())
             {

@@ -8,7 +8,8 @@ namespace FineTuning.Tests.Data;
 public class DatasetLoadingTests
 {
     /// <summary>Writes an MRPC-like parquet file as the Hub stores nyu-mll/glue (sentence1, sentence2, label int64, idx int32).</summary>
-    internal static string WriteMrpcParquet(string path, string[] s1, string[] s2, long[] labels, int[] idx, bool hfMetadata = false)
+    internal static string WriteMrpcParquet(string path, string[] s1, string[] s2, long[] labels, int[] idx, bool hfMetadata = false,
+        string? hfMetadataJson = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var f1 = new DataField<string>("sentence1");
@@ -19,10 +20,10 @@ public class DatasetLoadingTests
         {
             await using var stream = File.Create(path);
             await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(f1, f2, fl, fi), stream);
-            if (hfMetadata)
+            if (hfMetadata || hfMetadataJson is not null)
                 writer.CustomMetadata = new Dictionary<string, string>
                 {
-                    ["huggingface"] = """{"info": {"features": {"label": {"names": ["not_equivalent", "equivalent"], "_type": "ClassLabel"}}}}""",
+                    ["huggingface"] = hfMetadataJson ?? """{"info": {"features": {"label": {"names": ["not_equivalent", "equivalent"], "_type": "ClassLabel"}}}}""",
                 };
             using var group = writer.CreateRowGroup();
             await group.WriteAsync(f1, s1);

@@ -1,0 +1,362 @@
+using System.Text;
+using Encoding = System.Text.Encoding;
+using System.Text.RegularExpressions;
+using FineTuning.Data;
+using FineTuning.Evaluation;
+using FineTuning.Models;
+using FineTuning.Models.Bert;
+using FineTuning.SafeTensors;
+using FineTuning.Tests.SafeTensors;
+using FineTuning.Tests.Training;
+using FineTuning.Tokenizers;
+using FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace FineTuning.Tests.Reliability;
+
+/// <summary>
+/// README's bad-input table, row by row: each row below makes one bad input in a fresh folder and checks that the
+/// user sees exactly the message the README shows (with the folder written <c>&lt;dir&gt;</c>, a line break as ↵, and
+/// the end of a long message cut to " …"). A second test checks
+/// that README's table and these rows agree — same ids, inputs and exception types — and prints the table to paste
+/// when they do not.
+/// </summary>
+public class BadInputTableTests
+{
+    /// <summary>One row: what is wrong (README wording), the exception type, and how to produce it in a folder.</summary>
+    public sealed record BadInput(string Id, string Input, Type Exception, Action<string> Act);
+
+    const string Mrpc = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA cat sat .\tThe cat sat .\n0\t3\t4\tIt rained .\tThe sun shone .\n";
+    const string Vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\n";
+
+    static string Write(string dir, string name, string text) => WriteBytes(dir, name, new UTF8Encoding(false).GetBytes(text));
+
+    static string WriteBytes(string dir, string name, byte[] bytes)
+    {
+        var path = Path.Combine(dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    static DatasetDict Glue(string dir, string trainTsv, string task = "mrpc")
+    {
+        Write(dir, "train.tsv", trainTsv);
+        return Datasets.LoadDataset("glue", task, dataDir: dir);
+    }
+
+    static DatasetDict Csv(string dir, string text, IReadOnlyList<string>? labelNames = null, string? labelColumn = null) =>
+        Datasets.LoadDataset("csv", dataFiles: new() { ["train"] = Write(dir, "train.csv", text) }, labelNames: labelNames, labelColumn: labelColumn);
+
+    static DatasetDict JsonLines(string dir, string text) =>
+        Datasets.LoadDataset("json", dataFiles: new() { ["train"] = Write(dir, "train.jsonl", text) });
+
+    static BertTokenizer Tokenizer(string dir, string? vocab = Vocab, string? config = null, string? map = null)
+    {
+        if (vocab is not null) Write(dir, "vocab.txt", vocab);
+        if (config is not null) Write(dir, "tokenizer_config.json", config);
+        if (map is not null) Write(dir, "special_tokens_map.json", map);
+        return AutoTokenizer.FromPretrained(dir);
+    }
+
+    /// <summary>A tiny BERT classifier saved as HF does (config.json + model.safetensors) in <c>dir/model</c>.</summary>
+    static string TinyModelFolder(string dir, int labels = 2)
+    {
+        var folder = Path.Combine(dir, "model");
+        using var model = new BertForSequenceClassification(new BertConfig
+        {
+            VocabSize = 24, HiddenSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 64, MaxPositionEmbeddings = 32,
+        }.WithNumLabels(labels));
+        model.SavePretrained(folder);
+        return folder;
+    }
+
+    static string Config(string dir, string json) => Write(dir, "model/config.json", json);
+
+    static void SafeTensors(string dir, string header, int dataBytes, ulong? claimedHeaderLength = null)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "model"));
+        RawSafeTensors.Write(Path.Combine(dir, "model", "model.safetensors"), header, new byte[dataBytes], claimedHeaderLength);
+        SafeTensorsCheckpoint.OpenFolder(Path.Combine(dir, "model"));
+    }
+
+    static void ShardIndex(string dir, string shard)
+    {
+        TinyModelFolder(dir);
+        var model = Path.Combine(dir, "model");
+        File.Move(Path.Combine(model, "model.safetensors"), Path.Combine(model, "model-00001-of-00001.safetensors"));
+        Write(dir, "model/model.safetensors.index.json",
+            "{\"metadata\": {\"total_size\": 4}, \"weight_map\": {\"classifier.bias\": " + System.Text.Json.JsonSerializer.Serialize(shard) + "}}");
+        SafeTensorsCheckpoint.OpenFolder(model);
+    }
+
+    static Trainer TinyTrainer(string outputDir, TrainingArguments? args = null, int maxSteps = 2) =>
+        new(TinyTraining.Model(seed: 1), args ?? TinyTraining.Args(outputDir) with { MaxSteps = maxSteps }, TinyTraining.MarkerTask(16, seed: 1));
+
+    static TrainingArguments Args(string dir) => new() { OutputDir = Path.Combine(dir, "out") };
+
+    /// <summary>A two-step run with a checkpoint at step 2 in <c>dir/out</c>; returns the checkpoint folder.</summary>
+    static string Checkpoint(string dir)
+    {
+        var args = TinyTraining.Args(Path.Combine(dir, "out")) with { MaxSteps = 2, SaveStrategy = SaveStrategy.Steps, SaveSteps = 2 };
+        TinyTrainer(args.OutputDir, args).Train();
+        return Path.Combine(args.OutputDir, "checkpoint-2");
+    }
+
+    static void Resume(string dir)
+    {
+        var args = TinyTraining.Args(Path.Combine(dir, "out")) with { MaxSteps = 4 };
+        TinyTrainer(args.OutputDir, args).Train(resumeFromCheckpoint: true);
+    }
+
+    public static IReadOnlyList<BadInput> Rows { get; } =
+    [
+        // ---- data -------------------------------------------------------------------------------------------------
+        new("D1", "GLUE TSV: a row with fewer fields than the header", typeof(DatasetFormatException),
+            d => Glue(d, Mrpc + "1\t5\t6\tOnly one sentence .\n")),
+        new("D2", "GLUE TSV saved with commas instead of tabs", typeof(DatasetFormatException),
+            d => Glue(d, Mrpc.Replace('\t', ','))),
+        new("D3", "GLUE label that is not a class (`Quality` 7)", typeof(DatasetFormatException),
+            d => Glue(d, Mrpc + "7\t5\t6\tA .\tB .\n")),
+        new("D4", "GLUE TSV that is not UTF-8 (Latin-1 é)", typeof(DatasetFormatException),
+            d => { WriteBytes(d, "train.tsv", [.. Encoding.UTF8.GetBytes(Mrpc), .. "1\t5\t6\tCaf"u8, 0xE9, .. "\tB .\n"u8]); Datasets.LoadDataset("glue", "mrpc", dataDir: d); }),
+        new("D5", "GLUE TSV that is empty", typeof(DatasetFormatException), d => Glue(d, "")),
+        new("D6", "STS-B score that is not a number", typeof(DatasetFormatException),
+            d => Glue(d, "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tg\tf\t2012\t0\ts\ts\tA .\tB .\tfive\n", "stsb")),
+        new("D7", "GLUE folder without the task's files", typeof(FileNotFoundException),
+            d => Datasets.LoadDataset("glue", "mrpc", dataDir: d)),
+        new("D8", "GLUE data folder that does not exist", typeof(DirectoryNotFoundException),
+            d => Datasets.LoadDataset("glue", "mrpc", dataDir: Path.Combine(d, "missing"))),
+        new("D9", "Unknown GLUE task name", typeof(ArgumentException), d => Datasets.LoadDataset("glue", "mrcp", dataDir: d)),
+        new("D10", "CSV: a quoted field that is never closed", typeof(DatasetFormatException), d => Csv(d, "text,label\n\"unclosed,1\n")),
+        new("D11", "CSV: text after a closing quote", typeof(DatasetFormatException), d => Csv(d, "text,label\n\"a\"b,1\n")),
+        new("D12", "CSV: a header column without a name", typeof(DatasetFormatException), d => Csv(d, "text,,label\na,b,1\n")),
+        new("D13", "CSV: a header naming a column twice", typeof(DatasetFormatException), d => Csv(d, "text,text\na,b\n")),
+        new("D14", "CSV: a row with more fields than the header", typeof(DatasetFormatException), d => Csv(d, "text,label\na,1,extra\n")),
+        new("D15", "CSV: a label that is not among `labelNames`", typeof(DatasetFormatException),
+            d => Csv(d, "text,label\na,positive\nb,neutral\n", labelNames: ["negative", "positive"])),
+        new("D16", "CSV: `labelColumn` that the file does not have", typeof(DatasetFormatException),
+            d => Csv(d, "text,score\na,1\n", labelColumn: "label")),
+        new("D17", "JSON lines: a line that is not JSON", typeof(DatasetFormatException), d => JsonLines(d, "{\"text\": \"a\"}\n{text: b}\n")),
+        new("D18", "JSON lines: a line that is an array, not an object", typeof(DatasetFormatException), d => JsonLines(d, "[1, 2]\n")),
+        new("D19", "JSON lines: a string with a lone surrogate escape (`\\ud800`)", typeof(DatasetFormatException),
+            d => JsonLines(d, "{\"text\": \"a\\ud800\"}\n")),
+        new("D20", "A data file that does not exist", typeof(FileNotFoundException),
+            d => Datasets.LoadDataset("csv", dataFiles: new() { ["train"] = Path.Combine(d, "missing.csv") })),
+        new("D21", "A file that is not parquet, loaded as parquet", typeof(DatasetFormatException),
+            d => Datasets.LoadDataset("parquet", dataFiles: new() { ["train"] = Write(d, "train.parquet", "text,label\n") })),
+        new("D22", "Removing a column the dataset does not have", typeof(KeyNotFoundException),
+            d => Glue(d, Mrpc)["train"].RemoveColumns("sentence")),
+
+        // ---- tokenizer ----------------------------------------------------------------------------------------------
+        new("T1", "Tokenizer folder that does not exist", typeof(CheckpointException), d => AutoTokenizer.FromPretrained(Path.Combine(d, "missing"))),
+        new("T2", "Folder without vocab.txt, tokenizer_config.json or config.json", typeof(CheckpointException), d => Tokenizer(d, vocab: null)),
+        new("T3", "vocab.txt that is empty", typeof(CheckpointException), d => Tokenizer(d, vocab: "")),
+        new("T4", "vocab.txt that is not UTF-8", typeof(CheckpointException),
+            d => { WriteBytes(d, "vocab.txt", [.. Encoding.UTF8.GetBytes(Vocab), 0xE9, (byte)'\n']); Tokenizer(d, vocab: null, config: "{}"); }),
+        new("T5", "vocab.txt without `[UNK]`", typeof(CheckpointException), d => Tokenizer(d, vocab: Vocab.Replace("[UNK]\n", ""))),
+        new("T6", "tokenizer_config.json that is not JSON", typeof(CheckpointException), d => Tokenizer(d, config: "{\"do_lower_case\": tru}")),
+        new("T7", "tokenizer_config.json that is not UTF-8", typeof(CheckpointException),
+            d => { WriteBytes(d, "tokenizer_config.json", [.. "{\"unk_token\": \"[UNK"u8, 0xFF, .. "]\"}"u8]); Tokenizer(d); }),
+        new("T8", "`do_lower_case` that is a string", typeof(CheckpointException), d => Tokenizer(d, config: "{\"do_lower_case\": \"yes\"}")),
+        new("T9", "`model_max_length` that is negative", typeof(CheckpointException), d => Tokenizer(d, config: "{\"model_max_length\": -1e30}")),
+        new("T10", "`tokenizer_class` that is not BERT's", typeof(CheckpointException), d => Tokenizer(d, config: "{\"tokenizer_class\": \"GPT2Tokenizer\"}")),
+        new("T11", "special_tokens_map.json with a number for a token", typeof(CheckpointException), d => Tokenizer(d, config: "{}", map: "{\"pad_token\": 0}")),
+        new("T12", "A special token the vocabulary lacks (`unk_token` `<unk>`)", typeof(CheckpointException),
+            d => Tokenizer(d, config: "{\"unk_token\": \"<unk>\"}")),
+        new("T13", "Pairs and texts of different lengths", typeof(ArgumentException), d => Tokenizer(d, config: "{}").Call(["a", "b"], ["c"])),
+
+        // ---- model files --------------------------------------------------------------------------------------------
+        new("M1", "Model folder that does not exist", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(Path.Combine(d, "missing"))),
+        new("M2", "Model folder without config.json", typeof(CheckpointException),
+            d => { File.Delete(Path.Combine(TinyModelFolder(d), "config.json")); AutoModelForSequenceClassification.FromPretrained(Path.Combine(d, "model")); }),
+        new("M3", "Only PyTorch pickle weights (`pytorch_model.bin`)", typeof(CheckpointException),
+            d => { var m = TinyModelFolder(d); File.Move(Path.Combine(m, "model.safetensors"), Path.Combine(m, "pytorch_model.bin")); AutoModelForSequenceClassification.FromPretrained(m); }),
+        new("M4", "config.json that is not JSON", typeof(CheckpointException), d => BertConfig.FromFile(Config(d, "{\"hidden_size\": 128,}"))),
+        new("M5", "config.json field of the wrong type", typeof(CheckpointException), d => BertConfig.FromFile(Config(d, "{\"hidden_size\": \"128\"}"))),
+        new("M6", "`hidden_size` not a multiple of `num_attention_heads`", typeof(CheckpointException),
+            d => BertConfig.FromFile(Config(d, "{\"model_type\": \"bert\", \"hidden_size\": 100, \"num_attention_heads\": 12}"))),
+        new("M7", "`model_type` that is not BERT", typeof(CheckpointException), d => BertConfig.FromFile(Config(d, "{\"model_type\": \"gpt2\"}"))),
+        new("M8", "`hidden_act` that is not supported", typeof(CheckpointException), d => BertConfig.FromFile(Config(d, "{\"model_type\": \"bert\", \"hidden_act\": \"mish\"}"))),
+        new("M9", "`pad_token_id` outside the vocabulary", typeof(CheckpointException),
+            d => BertConfig.FromFile(Config(d, "{\"model_type\": \"bert\", \"vocab_size\": 100, \"pad_token_id\": 100}"))),
+        new("M10", "`id2label` with a gap in its ids", typeof(CheckpointException),
+            d => BertConfig.FromFile(Config(d, "{\"model_type\": \"bert\", \"id2label\": {\"0\": \"a\", \"2\": \"c\"}}"))),
+        new("M11", "config.json string with a lone surrogate escape (`\\ud800`)", typeof(CheckpointException),
+            d => BertConfig.FromFile(Config(d, "{\"architectures\": [\"Bert\\ud800\"]}"))),
+        new("M12", "model.safetensors of 3 bytes", typeof(CheckpointException),
+            d => { WriteBytes(d, "model/model.safetensors", [1, 2, 3]); SafeTensorsCheckpoint.OpenFolder(Path.Combine(d, "model")); }),
+        new("M13", "safetensors header length claiming 10^12 bytes", typeof(CheckpointException),
+            d => SafeTensors(d, "{}", 0, claimedHeaderLength: 1_000_000_000_000)),
+        new("M14", "safetensors file cut short (data past the end)", typeof(CheckpointException),
+            d => SafeTensors(d, """{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}""", 8)),
+        new("M15", "safetensors header that is not JSON", typeof(CheckpointException), d => SafeTensors(d, "{\"w\": [}", 0)),
+        new("M16", "safetensors tensor of an unknown dtype", typeof(CheckpointException),
+            d => SafeTensors(d, """{"w": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}""", 16)),
+        new("M17", "safetensors tensors whose bytes overlap", typeof(CheckpointException),
+            d => SafeTensors(d, """{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}""", 12)),
+        new("M18", "safetensors shape that does not match its byte span", typeof(CheckpointException),
+            d => SafeTensors(d, """{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}""", 8)),
+        new("M19", "safetensors empty tensor whose strides overflow (`[0, 2^62, 2^62]`)", typeof(CheckpointException),
+            d => SafeTensors(d, """{"w": {"dtype": "F32", "shape": [0, 4611686018427387904, 4611686018427387904], "data_offsets": [0, 0]}}""", 0)),
+        new("M20", "Shard index naming a file outside the folder (`../../etc/passwd`)", typeof(CheckpointException), d => ShardIndex(d, "../../etc/passwd")),
+        new("M21", "Shard index naming an absolute path", typeof(CheckpointException), d => ShardIndex(d, "/etc/passwd")),
+        new("M22", "Shard index naming a shard that is not there", typeof(CheckpointException), d => ShardIndex(d, "model-00002-of-00002.safetensors")),
+        new("M23", "A 3-label checkpoint loaded with `numLabels: 2`", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(TinyModelFolder(d, labels: 3), numLabels: 2, id2label: null)),
+        new("M24", "`numLabels` that disagrees with `id2label`", typeof(ArgumentException),
+            d => AutoModelForSequenceClassification.FromPretrained(TinyModelFolder(d), numLabels: 3, id2label: new Dictionary<int, string> { [0] = "no", [1] = "yes" })),
+
+        // ---- training and checkpoints ---------------------------------------------------------------------------------
+        new("C1", "`Train(resumeFromCheckpoint: true)` without any checkpoint", typeof(ArgumentException), Resume),
+        new("C2", "Resuming from a checkpoint folder that does not exist", typeof(CheckpointException),
+            d => TinyTrainer(Path.Combine(d, "out")).Train(resumeFromCheckpoint: Path.Combine(d, "out", "checkpoint-9"))),
+        new("C3", "Resuming a Python checkpoint (`optimizer.pt`, a pickle)", typeof(CheckpointException),
+            d => { var c = Checkpoint(d); File.Move(Path.Combine(c, "optimizer.safetensors"), Path.Combine(c, "optimizer.pt")); Resume(d); }),
+        new("C4", "A checkpoint without scheduler.json", typeof(CheckpointException),
+            d => { File.Delete(Path.Combine(Checkpoint(d), "scheduler.json")); Resume(d); }),
+        new("C5", "trainer_state.json that is not JSON", typeof(CheckpointException),
+            d => { Write(d, "out/checkpoint-2/trainer_state.json", "{\"global_step\": 2,"); Resume(d); }),
+        new("C6", "A checkpoint of another model (extra weights)", typeof(CheckpointException),
+            d => { var c = Checkpoint(d); using var w = ones(1); SafeTensorsWriter.Save(Path.Combine(c, "model.safetensors"), [("extra.weight", w)]); Resume(d); }),
+        new("C7", "A second Trainer on an output directory in use", typeof(IOException),
+            d => { using var held = OutputDirLock.Acquire(Path.Combine(d, "out")); TinyTrainer(Path.Combine(d, "out")).Train(); }),
+        new("C8", "An output directory that is a file", typeof(IOException), d => TinyTrainer(Write(d, "out", "")).Train()),
+        new("C9", "The disk fills up while a checkpoint is written", typeof(TrainingException),
+            d =>
+            {
+                using var disk = new FailingDisk(p => p.Contains("/.checkpoint-2."), afterBytes: 100);
+                var args = TinyTraining.Args(Path.Combine(d, "out")) with { MaxSteps = 2, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1 };
+                TinyTrainer(args.OutputDir, args).Train();
+            }),
+        new("C10", "Training without a `labels` column", typeof(InvalidOperationException),
+            d => new Trainer(TinyTraining.Model(), TinyTraining.Args(Path.Combine(d, "out")) with { MaxSteps = 1 },
+                             TinyTraining.MarkerTask(8, seed: 1).RemoveColumns("label")).Train()),
+        new("C11", "An eval strategy without an eval dataset", typeof(ArgumentException),
+            d => new Trainer(TinyTraining.Model(), Args(d) with { EvalStrategy = IntervalStrategy.Epoch }, TinyTraining.MarkerTask(8, seed: 1))),
+
+        // ---- arguments ---------------------------------------------------------------------------------------------------
+        new("A1", "A negative learning rate", typeof(ArgumentException), d => (Args(d) with { LearningRate = -1e-5 }).Validate()),
+        new("A2", "A batch size of 0", typeof(ArgumentException), d => (Args(d) with { PerDeviceTrainBatchSize = 0 }).Validate()),
+        new("A3", "Gradient accumulation of 0 steps", typeof(ArgumentException), d => (Args(d) with { GradientAccumulationSteps = 0 }).Validate()),
+        new("A4", "Both `Fp16` and `Bf16`", typeof(ArgumentException), d => (Args(d) with { Fp16 = true, Bf16 = true }).Validate()),
+        new("A5", "A warmup ratio above 1", typeof(ArgumentException), d => (Args(d) with { WarmupRatio = 1.5 }).Validate()),
+        new("A6", "`LoadBestModelAtEnd` with different eval and save strategies", typeof(ArgumentException),
+            d => (Args(d) with { LoadBestModelAtEnd = true, EvalStrategy = IntervalStrategy.Epoch, SaveStrategy = SaveStrategy.Steps }).Validate()),
+        new("A7", "An optimizer this library does not have", typeof(ArgumentException), d => (Args(d) with { Optim = "adafactor" }).Validate()),
+        new("A8", "A GLUE metric for an unknown task", typeof(ArgumentException), d => GlueMetric.For("mrcp")),
+        new("A9", "Tokenizing with `maxLength: 0`", typeof(ArgumentOutOfRangeException), d => Tokenizer(d, config: "{}").Call(["a"], maxLength: 0, truncation: true)),
+    ];
+
+    public static TheoryData<string> Ids => new(Rows.Select(r => r.Id));
+
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void Each_Bad_Input_Raises_The_Exception_And_Message_The_Readme_Shows(string id)
+    {
+        var row = Rows.Single(r => r.Id == id);
+        var readme = ReadmeTable().SingleOrDefault(r => r.Id == id)
+            ?? throw new Xunit.Sdk.XunitException($"README's bad-input table has no row {id}");
+        var (type, message) = Run(row);
+        Assert.Equal(row.Exception, type);
+        if (readme.Message.EndsWith(" …", StringComparison.Ordinal))
+            Assert.StartsWith(readme.Message[..^2], message);
+        else
+            Assert.Equal(readme.Message, message);
+    }
+
+    [Fact]
+    public void The_Readme_Table_Lists_Exactly_These_Rows_And_Has_At_Least_40()
+    {
+        var readme = ReadmeTable();
+        var expected = Rows.Select(r => (r.Id, r.Input, r.Exception.Name)).ToList();
+        var actual = readme.Select(r => (r.Id, r.Input, r.Exception)).ToList();
+        if (!expected.SequenceEqual(actual))
+            throw new Xunit.Sdk.XunitException("README's bad-input table and BadInputTableTests.Rows disagree. The table to paste:\n\n" + MarkdownTable());
+        Assert.True(Rows.Count >= 40, $"{Rows.Count} rows");
+        Assert.Equal(Rows.Count, Rows.Select(r => r.Id).Distinct().Count());
+    }
+
+    /// <summary>Runs a row in a fresh folder; returns the exception's type and its message with the folder as &lt;dir&gt;.</summary>
+    static (Type Type, string Message) Run(BadInput row)
+    {
+        using var dir = new TempFolder();
+        var level = Logging.Verbosity;
+        Logging.Verbosity = LogLevel.Error;
+        try
+        {
+            row.Act(dir.Path);
+        }
+        catch (Exception e)
+        {
+            return (e.GetType(), Normalize(e.Message, dir.Path));
+        }
+        finally
+        {
+            Logging.Verbosity = level;
+        }
+        throw new Xunit.Sdk.XunitException($"{row.Id} ({row.Input}) raised nothing");
+    }
+
+    static string Normalize(string message, string dir)
+    {
+        message = message.Replace(dir, "<dir>");
+        message = Regex.Replace(message, "[0-9a-f]{32}", "<guid>");
+        message = Regex.Replace(message, @"process \d+ on [^,]+, since [0-9: -]+ UTC", "process <pid> on <host>, since <time> UTC");
+        return message.Replace("\r", "").Replace("\n", " ↵ ").Replace("\t", "");
+    }
+
+    // ---- the README side ---------------------------------------------------------------------------------------------
+
+    public sealed record ReadmeRow(string Id, string Input, string Exception, string Message);
+
+    const string Start = "<!-- bad-input-table:start -->";
+    const string End = "<!-- bad-input-table:end -->";
+
+    static List<ReadmeRow> ReadmeTable()
+    {
+        var readme = Path.Combine(RepoRoot(), "README.md");
+        var text = File.ReadAllText(readme);
+        int start = text.IndexOf(Start, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
+        if (start < 0 || end < start) return [];
+        var rows = new List<ReadmeRow>();
+        foreach (var line in text[(start + Start.Length)..end].Split('\n').Select(l => l.Trim()))
+        {
+            if (!line.StartsWith("| ") || line.StartsWith("| #") || line.StartsWith("|---")) continue;
+            var cells = Regex.Split(line.Trim('|'), @"(?<!\\)\|").Select(c => c.Trim().Replace("\\|", "|")).ToArray();
+            rows.Add(new ReadmeRow(cells[0], cells[1], Unquote(cells[2]), Unquote(cells[3])));
+        }
+        return rows;
+    }
+
+    static string Unquote(string cell) => cell.StartsWith("`` ") ? cell[3..^3] : cell.StartsWith('`') ? cell[1..^1] : cell;
+
+    /// <summary>The table as README should show it, from running every row.</summary>
+    static string MarkdownTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(Start);
+        sb.AppendLine("| # | bad input | error | what you see |");
+        sb.AppendLine("|---|---|---|---|");
+        foreach (var row in Rows)
+        {
+            string message;
+            try { message = Run(row).Message; }
+            catch (Exception e) { message = $"(failed: {e.Message})"; }
+            if (message.Length > 420) message = message[..400].TrimEnd() + " …";
+            sb.AppendLine($"| {row.Id} | {row.Input.Replace("|", "\\|")} | `{row.Exception.Name}` | {Quote(message.Replace("|", "\\|"))} |");
+        }
+        sb.AppendLine(End);
+        return sb.ToString();
+    }
+
+    static string Quote(string text) => text.Contains('`') ? $"`` {text} ``" : $"`{text}`";
+
+    static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln"))) return dir.FullName;
+        throw new Xunit.Sdk.XunitException("repository root (Helpers.sln) not found above " + AppContext.BaseDirectory);
+    }
+}
