@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text;
+
+namespace FineTuning.Benchmarks;
+
+/// <summary>Where and how the benchmark ran.</summary>
+public sealed record RunInfo(string Date, string Machine, int Threads, string OmpWaitPolicy, double[] LoadBefore, double[] LoadAfter,
+    IReadOnlyList<string> LibTorchMapped, string? TorchSharpNativeDir, bool Quick, string Command, double WallSeconds);
+
+/// <summary>Everything one invocation measured (report.json).</summary>
+public sealed class BenchReport
+{
+    public required RunInfo Run { get; set; }
+    public List<TrainStepResult> TrainSteps { get; } = [];
+    public List<MatmulCeiling> Ceilings { get; } = [];
+    public EpochResult? Epoch { get; set; }
+    public TokenizerResult? Tokenizer { get; set; }
+    public MemoryResult? Memory { get; set; }
+    public List<TargetResult> Targets => Report.Targets(this);
+}
+
+/// <summary>report.md: the targets with PASS / FALL SHORT first, then one section per part.</summary>
+public static class Report
+{
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static List<TargetResult> Targets(BenchReport r)
+    {
+        var targets = new List<TargetResult>();
+        foreach (var (shape, bf16, need) in new[] { ("tiny", false, 1.2), ("base", false, 1.2), ("tiny", true, 1.0), ("base", true, 1.0) })
+        {
+            var t = r.TrainSteps.FirstOrDefault(x => x.Shape == shape && x.Bf16 == bf16);
+            string name = $"train step bert-{shape} {(bf16 ? "bf16" : "fp32")} ≥ {need:F1}× PyTorch eager{(bf16 ? " bf16 autocast" : "")}";
+            targets.Add(t?.Speedup is { } s
+                ? new TargetResult(name, $"{s.Format("F2")}×", s.Median >= need)
+                : new TargetResult(name, t?.PyTorchError ?? "not run", null));
+        }
+        var fp32 = r.Ceilings.FirstOrDefault(c => c.DType == "Float32");
+        var baseFp32 = r.TrainSteps.FirstOrDefault(x => x.Shape == "base" && !x.Bf16);
+        targets.Add(fp32 is not null && baseFp32 is not null
+            ? new TargetResult("bert-base step (fp32) ≥ 60% of the fp32 matmul ceiling",
+                $"{100 * Achieved(baseFp32.StepGFlop, baseFp32.OursMs.Median) / fp32.Ceiling.Median:F0}% ({Achieved(baseFp32.StepGFlop, baseFp32.OursMs.Median):F0} of {fp32.Ceiling.Median:F0} GFLOP/s)",
+                Achieved(baseFp32.StepGFlop, baseFp32.OursMs.Median) / fp32.Ceiling.Median >= 0.6)
+            : new TargetResult("bert-base step (fp32) ≥ 60% of the fp32 matmul ceiling", "not run", null));
+        if (r.Epoch is { } e)
+        {
+            var max = e.Variants[0];
+            var dyn = e.Variants[1];
+            var grouped = e.Variants[2];
+            double speedup = max.Seconds.Median / dyn.Seconds.Median;
+            targets.Add(new TargetResult("dynamic padding epoch ≥ 2.5× faster than max_length 128", $"{speedup:F2}×", speedup >= 2.5,
+                $"with GroupByLength {max.Seconds.Median / grouped.Seconds.Median:F2}×"));
+            targets.Add(e.Hf is { } hf
+                ? new TargetResult("our MRPC epoch faster than the HF Trainer's", $"{dyn.Seconds.Median:F1} s vs HF {hf.EpochSeconds:F1} s ({hf.EpochSeconds / dyn.Seconds.Median:F2}×)",
+                    dyn.Seconds.Median < hf.EpochSeconds, "HF's figure is from the baseline json (its machine), not this run")
+                : new TargetResult("our MRPC epoch faster than the HF Trainer's", "hf_trainer_baseline.json not found", null));
+        }
+        else
+        {
+            targets.Add(new TargetResult("dynamic padding epoch ≥ 2.5× faster than max_length 128", "not run", null));
+            targets.Add(new TargetResult("our MRPC epoch faster than the HF Trainer's", "not run", null));
+        }
+        targets.Add(r.Memory is { Error: null } m
+            ? new TargetResult($"memory growth < 5% from step 100 to {m.Steps}", $"{m.GrowthPercent:+0.0;-0.0}%", m.GrowthPercent < 5)
+            : new TargetResult("memory growth < 5% from step 100 to 1000", r.Memory?.Error ?? "not run", null));
+        return targets;
+    }
+
+    /// <summary>GFLOP/s of a step of <paramref name="gflop"/> taking <paramref name="ms"/>.</summary>
+    public static double Achieved(double gflop, double ms) => gflop / (ms / 1000);
+
+    public static string Markdown(BenchReport r)
+    {
+        var s = new StringBuilder();
+        var run = r.Run;
+        s.AppendLine($"# Benchmark report{(run.Quick ? " (--quick: a smoke run, too few steps to quote)" : "")}");
+        s.AppendLine();
+        s.AppendLine($"- **Machine**: {run.Machine}; {run.Threads} intra-op threads for both stacks; OMP_WAIT_POLICY={run.OmpWaitPolicy}");
+        s.AppendLine($"- **Load average** (1/5/15 min) before: {string.Join(" ", run.LoadBefore.Select(x => x.ToString("F2", Inv)))}; after: {string.Join(" ", run.LoadAfter.Select(x => x.ToString("F2", Inv)))}");
+        s.AppendLine($"- **libtorch in this process**: {string.Join(", ", run.LibTorchMapped)} (TorchSharp's own, loaded by full path)");
+        var lib = r.TrainSteps.Select(t => t.PyTorchLib).FirstOrDefault(l => l is not null);
+        if (lib is not null) s.AppendLine($"- **PyTorch**: {lib} (Debian python3-torch, OpenBLAS openmp), run as ../shared/bench/pytorch_step.py");
+        s.AppendLine($"- **Command**: `{run.Command}` — {run.Date}, {run.WallSeconds / 60:F1} min");
+        s.AppendLine("- Figures: median of the runs (min–max in brackets).");
+        s.AppendLine();
+        s.AppendLine("## Targets");
+        s.AppendLine();
+        s.AppendLine("| target | measured | verdict |");
+        s.AppendLine("|---|---|---|");
+        foreach (var t in r.Targets)
+            s.AppendLine($"| {t.Target} | {t.Measured}{(t.Note.Length > 0 ? $" — {t.Note}" : "")} | **{t.Verdict}** |");
+        s.AppendLine();
+
+        if (r.TrainSteps.Count > 0)
+        {
+            var first = r.TrainSteps[0];
+            s.AppendLine($"## a. Train step (batch {first.Batch} × {first.Seq} tokens: zero_grad, forward, loss, backward, AdamW)");
+            s.AppendLine();
+            s.AppendLine($"{first.Rounds} alternating runs of each; a run's figure is its median step ({first.StepsPerRun} timed steps for tiny: see JSON). Speedup = PyTorch's step time / ours, per round.");
+            s.AppendLine();
+            s.AppendLine("| shape | precision | ours ms/step | PyTorch ms/step | speedup | ours seq/s | PyTorch seq/s |");
+            s.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var t in r.TrainSteps)
+            {
+                string torch = t.PyTorchMs?.Format() ?? $"failed: {t.PyTorchError}";
+                s.AppendLine($"| bert-{t.Shape} | {(t.Bf16 ? "bf16 autocast" : "fp32")} | {t.OursMs.Format()} | {torch} | {t.Speedup?.Format("F2") ?? "–"}× | "
+                    + $"{t.Batch * 1000 / t.OursMs.Median:F1} | {(t.PyTorchMs is { } p ? (t.Batch * 1000 / p.Median).ToString("F1", Inv) : "–")} |");
+            }
+            s.AppendLine();
+        }
+
+        if (r.Ceilings.Count > 0)
+        {
+            s.AppendLine("## b. The ceiling: square matmuls through libtorch (TorchSharp's 2.10)");
+            s.AppendLine();
+            var sizes = r.Ceilings[0].GflopsBySize.Keys.ToArray();
+            s.AppendLine($"| dtype | {string.Join(" | ", sizes.Select(n => $"{n}² GFLOP/s"))} | ceiling |");
+            s.AppendLine($"|---|{string.Concat(sizes.Select(_ => "---|"))}---|");
+            foreach (var c in r.Ceilings)
+                s.AppendLine($"| {c.DType} | {string.Join(" | ", sizes.Select(n => c.GflopsBySize.TryGetValue(n, out var f) ? f.Format("F0") : "–"))} | **{c.Ceiling.Median:F0}** |");
+            s.AppendLine();
+            var baseSteps = r.TrainSteps.Where(t => t.Shape == "base").ToList();
+            if (baseSteps.Count > 0)
+            {
+                s.AppendLine($"bert-base step: {baseSteps[0].StepGFlop:F0} GFLOP (6 × 85M matmul weights × 1024 tokens + attention products, forward + backward).");
+                s.AppendLine();
+                s.AppendLine("| step | ours GFLOP/s | of its dtype's ceiling | PyTorch GFLOP/s | of the ceiling |");
+                s.AppendLine("|---|---|---|---|---|");
+                foreach (var t in baseSteps)
+                {
+                    var ceiling = r.Ceilings.FirstOrDefault(c => c.DType == (t.Bf16 ? "BFloat16" : "Float32"));
+                    if (ceiling is null) continue;
+                    double ours = Achieved(t.StepGFlop, t.OursMs.Median);
+                    string torch = t.PyTorchMs is { } p ? $"{Achieved(t.StepGFlop, p.Median):F0} | {100 * Achieved(t.StepGFlop, p.Median) / ceiling.Ceiling.Median:F0}%" : "– | –";
+                    s.AppendLine($"| bert-base {(t.Bf16 ? "bf16" : "fp32")} | {ours:F0} | {100 * ours / ceiling.Ceiling.Median:F0}% | {torch} |");
+                }
+                s.AppendLine();
+            }
+        }
+
+        if (r.Epoch is { } e)
+        {
+            s.AppendLine($"## c. One MRPC epoch through the Trainer (bert-tiny shape, batch 8, {e.Examples} examples: {e.MeanTokens:F1} tokens on average, at most {e.MaxTokens})");
+            s.AppendLine();
+            s.AppendLine("| padding | epoch s | examples/s | real tokens | processed tokens | real share | faster than max_length |");
+            s.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var v in e.Variants)
+                s.AppendLine($"| {v.Name} | {v.Seconds.Format()} | {v.ExamplesPerSecond.Format("F0")} | {v.RealTokens:N0} | {v.ProcessedTokens:N0} | {100 * v.RealShare:F0}% | {e.Variants[0].Seconds.Median / v.Seconds.Median:F2}× |");
+            s.AppendLine();
+            if (e.Hf is { } hf)
+                s.AppendLine($"Hugging Face Trainer (../shared/bench/hf_trainer_baseline.json, run {hf.Run}: dynamic padding, random order, batch 8, {hf.Stack.Split(';')[0]}; "
+                    + $"recorded on {hf.Machine}): {hf.TrainRuntime:F1} s for {hf.Epochs} epochs, less {hf.EvalSeconds:F1} s of evaluation = **{hf.EpochSeconds:F1} s per epoch** ({hf.SamplesPerSecond:F0} examples/s). "
+                    + $"Ours with the same recipe (dynamic): **{e.Variants[1].Seconds.Median:F1} s** ({hf.EpochSeconds / e.Variants[1].Seconds.Median:F2}×).");
+            s.AppendLine();
+        }
+
+        if (r.Tokenizer is { } tok)
+        {
+            s.AppendLine("## d. Tokenizer (MRPC train pairs, truncation, one thread)");
+            s.AppendLine();
+            s.AppendLine($"Ours: **{tok.PairsPerSecond.Format("F0")} pairs/s** over {tok.Pairs} pairs."
+                + (tok.HfPairsPerSecond is { } hf ? $" For scale: {hf:F0} pairs/s — {tok.HfNote}." : ""));
+            s.AppendLine();
+        }
+
+        if (r.Memory is { } m)
+        {
+            s.AppendLine($"## e. Memory over {m.Steps} bert-tiny Trainer steps (MRPC, dynamic padding, a fresh process)");
+            s.AppendLine();
+            if (m.Error is not null) s.AppendLine($"Failed: {m.Error}");
+            else
+            {
+                s.AppendLine("| step | " + string.Join(" | ", m.Samples.Select(x => x.Step)) + " |");
+                s.AppendLine("|---|" + string.Concat(m.Samples.Select(_ => "---|")));
+                s.AppendLine("| RSS MiB | " + string.Join(" | ", m.Samples.Select(x => (x.ResidentBytes / 1048576.0).ToString("F0", Inv))) + " |");
+                s.AppendLine("| live tensors | " + string.Join(" | ", m.Samples.Select(x => x.LiveTensors)) + " |");
+                s.AppendLine();
+                s.AppendLine($"Resident memory growth from step 100 to {m.Steps}: **{m.GrowthPercent:+0.0;-0.0}%** ({m.Seconds:F0} s for the run).");
+            }
+            s.AppendLine();
+        }
+        return s.ToString();
+    }
+}
