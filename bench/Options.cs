@@ -4,7 +4,8 @@ namespace FineTuning.Benchmarks;
 /// Command line of the benchmark (bench/run.sh passes its arguments through):
 /// <code>
 ///   --quick            a smoke run (a few steps of everything, ~3 minutes)
-///   --parts abcde      which parts to run (a train step, b ceiling, c MRPC epoch, d tokenizer, e memory)
+///   --parts abcde      which parts to run (a train step, b ceiling, c MRPC epoch, d tokenizer, e memory;
+///                      x, not in the default: what each optimisation of bench/NOTES.md buys, before/after)
 ///   --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
 ///   --epoch-runs N     runs of each MRPC epoch variant (default 3)
 ///   --threads N        intra-op threads of both stacks (default OMP_NUM_THREADS, else the core count)
@@ -60,14 +61,15 @@ public sealed record Options
                 _ => throw new ArgumentException($"unknown argument '{args[i]}' (see --help)"),
             };
         }
-        if (o.Parts.Any(c => !"abcde".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcde', got '{o.Parts}'");
+        if (o.Parts.Any(c => !"abcdex".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdex', got '{o.Parts}'");
         return o;
     }
 
     public const string Usage = """
         FineTuning.Benchmarks — ours against PyTorch eager and the Hugging Face Trainer, on this machine.
           --quick            a smoke run (a few steps of everything)
-          --parts abcde      a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory (default all)
+          --parts abcde      a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory (default all);
+                             x (opt-in): before/after of each optimisation in bench/NOTES.md
           --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
           --epoch-runs N     runs of each MRPC epoch variant (default 3)
           --threads N        intra-op threads of both stacks (default OMP_NUM_THREADS, else the core count)

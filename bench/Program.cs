@@ -69,6 +69,12 @@ if (o.Runs('b'))
     report.Ceilings.Add(MatmulCeiling.Measure(ScalarType.Float32, sizes, o.Quick ? 0.5 : 2));
     report.Ceilings.Add(MatmulCeiling.Measure(ScalarType.BFloat16, sizes, o.Quick ? 0.5 : 2));
 }
+if (o.Runs('x'))
+{
+    Console.WriteLine("\nx. What each change buys (variants taking turns in one process)");
+    report.Ablations.Add(AblationResult.Measure(BertShape.Tiny, o.Quick ? 5 : 30));
+    report.Ablations.Add(AblationResult.Measure(BertShape.Base, o.Quick ? 1 : 3));
+}
 Mrpc? mrpc = o.Runs('c') || o.Runs('d') ? new Mrpc(o.Shared) : null;
 if (o.Runs('c'))
 {

@@ -16,6 +16,7 @@ public sealed class BenchReport
     public EpochResult? Epoch { get; set; }
     public TokenizerResult? Tokenizer { get; set; }
     public MemoryResult? Memory { get; set; }
+    public List<AblationResult> Ablations { get; } = [];
     public List<TargetResult> Targets => Report.Targets(this);
 }
 
@@ -83,27 +84,32 @@ public static class Report
         s.AppendLine($"- **Command**: `{run.Command}` — {run.Date}, {run.WallSeconds / 60:F1} min");
         s.AppendLine("- Figures: median of the runs (min–max in brackets).");
         s.AppendLine();
-        s.AppendLine("## Targets");
-        s.AppendLine();
-        s.AppendLine("| target | measured | verdict |");
-        s.AppendLine("|---|---|---|");
-        foreach (var t in r.Targets)
-            s.AppendLine($"| {t.Target} | {t.Measured}{(t.Note.Length > 0 ? $" — {t.Note}" : "")} | **{t.Verdict}** |");
-        s.AppendLine();
+        if (r.Targets.Any(t => t.Measured != "not run"))
+        {
+            s.AppendLine("## Targets");
+            s.AppendLine();
+            s.AppendLine("| target | measured | verdict |");
+            s.AppendLine("|---|---|---|");
+            foreach (var t in r.Targets.Where(t => t.Measured != "not run"))
+                s.AppendLine($"| {t.Target} | {t.Measured}{(t.Note.Length > 0 ? $" — {t.Note}" : "")} | **{t.Verdict}** |");
+            s.AppendLine();
+        }
 
         if (r.TrainSteps.Count > 0)
         {
             var first = r.TrainSteps[0];
             s.AppendLine($"## a. Train step (batch {first.Batch} × {first.Seq} tokens: zero_grad, forward, loss, backward, AdamW)");
             s.AppendLine();
-            s.AppendLine($"{first.Rounds} alternating runs of each; a run's figure is its median step ({first.StepsPerRun} timed steps for tiny: see JSON). Speedup = PyTorch's step time / ours, per round.");
+            s.AppendLine($"{first.Rounds} runs of each stack, taking turns (ours in this process, PyTorch a new process per run); a run's figure is the median "
+                + "of its timed steps, after warm-up. Speedup = PyTorch's step time / ours, per round. Same inputs, same threads; PyTorch's AdamW is torch 1.13's "
+                + "(no fused CPU kernel there), ours the library's default FusedAdamW (HF's adamw_torch_fused).");
             s.AppendLine();
-            s.AppendLine("| shape | precision | ours ms/step | PyTorch ms/step | speedup | ours seq/s | PyTorch seq/s |");
-            s.AppendLine("|---|---|---|---|---|---|---|");
+            s.AppendLine("| shape | precision | steps/run | ours ms/step | PyTorch ms/step | speedup | ours seq/s | PyTorch seq/s |");
+            s.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var t in r.TrainSteps)
             {
                 string torch = t.PyTorchMs?.Format() ?? $"failed: {t.PyTorchError}";
-                s.AppendLine($"| bert-{t.Shape} | {(t.Bf16 ? "bf16 autocast" : "fp32")} | {t.OursMs.Format()} | {torch} | {t.Speedup?.Format("F2") ?? "–"}× | "
+                s.AppendLine($"| bert-{t.Shape} | {(t.Bf16 ? "bf16 autocast" : "fp32")} | {t.StepsPerRun} | {t.OursMs.Format()} | {torch} | {t.Speedup?.Format("F2") ?? "–"}× | "
                     + $"{t.Batch * 1000 / t.OursMs.Median:F1} | {(t.PyTorchMs is { } p ? (t.Batch * 1000 / p.Median).ToString("F1", Inv) : "–")} |");
             }
             s.AppendLine();
@@ -177,6 +183,19 @@ public static class Report
                 s.AppendLine();
                 s.AppendLine($"Resident memory growth from step 100 to {m.Steps}: **{m.GrowthPercent:+0.0;-0.0}%** ({m.Seconds:F0} s for the run).");
             }
+            s.AppendLine();
+        }
+        if (r.Ablations.Count > 0)
+        {
+            s.AppendLine("## x. What each change buys (train step, batch 8 × 128, fp32; variants taking turns in one process)");
+            s.AppendLine();
+            s.AppendLine("| variant | " + string.Join(" | ", r.Ablations.Select(a => $"bert-{a.Shape} ms/step")) + " |");
+            s.AppendLine("|---|" + string.Concat(r.Ablations.Select(_ => "---|")));
+            for (int v = 0; v < r.Ablations[0].Variants.Count; v++)
+                s.AppendLine($"| {r.Ablations[0].Variants[v]} | " + string.Join(" | ", r.Ablations.Select(a =>
+                    $"{a.StepMs[v].Format()} ({a.StepMs[0].Median / a.StepMs[v].Median:F2}×)")) + " |");
+            s.AppendLine();
+            s.AppendLine("(×: speed relative to the first row.)");
             s.AppendLine();
         }
         return s.ToString();

@@ -12,7 +12,8 @@ namespace FineTuning.Benchmarks;
 /// Our side of the train-step comparison: <see cref="BertForSequenceClassification"/> and HF's AdamW groups
 /// (<see cref="OptimizerFactory"/>) on the inputs pytorch_step.py builds — ids from a fixed seed, the last 16
 /// positions of half the batch padded, token types 0 then 1 — timing what it times: zero_grad, forward (under
-/// autocast for bf16), cross-entropy, backward, AdamW step, loss.item().
+/// autocast for bf16), cross-entropy, backward, AdamW step, loss.item(). The optimizer is the library's default
+/// (TrainingArguments.Optim "adamw_torch_fused", as HF's default with torch 2.8 or newer).
 /// </summary>
 public sealed class OurTrainStep : IDisposable
 {
@@ -53,7 +54,7 @@ public sealed class OurTrainStep : IDisposable
     void Step(bool bf16)
     {
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
+        model.zero_grad(); // set_to_none, as pytorch_step.py's opt.zero_grad(set_to_none=True)
         Tensor loss;
         using (bf16 ? Autocast.Enable(ScalarType.BFloat16) : null)
             loss = model.forward(ids, mask, types, labels).Loss!;
