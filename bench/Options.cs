@@ -34,7 +34,7 @@ public sealed record Options
     public int TinyWarmup => Quick ? 2 : 5;
     public int TinySteps => Quick ? 5 : 30;
     public int BaseWarmup => 1;
-    public int BaseSteps => Quick ? 1 : 3;
+    public int BaseSteps => Quick ? 1 : 2;
     public int MemorySteps => Quick ? 200 : 1000;
     public int TokenizerRuns => Quick ? 1 : 5;
 

@@ -66,8 +66,11 @@ if (o.Runs('b'))
 {
     Console.WriteLine("\nb. Matmul ceiling through libtorch");
     int[] sizes = o.Quick ? [1024] : [1024, 2048, 4096];
-    report.Ceilings.Add(MatmulCeiling.Measure(ScalarType.Float32, sizes, o.Quick ? 0.5 : 2));
-    report.Ceilings.Add(MatmulCeiling.Measure(ScalarType.BFloat16, sizes, o.Quick ? 0.5 : 2));
+    report.Ceilings.Add(MatmulCeiling.Measure("Float32", sizes, o.Quick ? 0.5 : 2));
+    report.Ceilings.Add(MatmulCeiling.Measure("BFloat16", o.Quick ? [1024] : [1024, 2048], o.Quick ? 0.5 : 2));
+    report.Ceilings.Add(MatmulCeiling.Measure("BFloat16 via Autocast", sizes, o.Quick ? 0.5 : 2));
+    report.PyTorchMatmul = PyTorchMatmul.Measure(o, 2048);
+    Console.WriteLine($"    PyTorch (Debian 1.13) 2048x2048: fp32 {report.PyTorchMatmul.Float32Gflops:F0}, bf16 {report.PyTorchMatmul.BFloat16Gflops:F0} GFLOP/s {report.PyTorchMatmul.Error}");
 }
 if (o.Runs('x'))
 {
