@@ -82,7 +82,8 @@ public static class Report
         s.AppendLine();
         s.AppendLine($"- **Machine**: {run.Machine}; {run.Threads} intra-op threads for both stacks; OMP_WAIT_POLICY={run.OmpWaitPolicy}");
         s.AppendLine($"- **Load average** (1/5/15 min) before: {string.Join(" ", run.LoadBefore.Select(x => x.ToString("F2", Inv)))}; after: {string.Join(" ", run.LoadAfter.Select(x => x.ToString("F2", Inv)))}");
-        s.AppendLine($"- **libtorch in this process**: {string.Join(", ", run.LibTorchMapped)} (TorchSharp's own, loaded by full path)");
+        s.AppendLine($"- **libtorch in this process**: {string.Join(", ", run.LibTorchMapped.Select(p => Path.GetRelativePath(Options.RepoRoot, p)))} "
+            + "(TorchSharp's own 2.10, loaded by full path; Debian's 1.13 is not mapped)");
         var lib = r.TrainSteps.Select(t => t.PyTorchLib).FirstOrDefault(l => l is not null);
         if (lib is not null) s.AppendLine($"- **PyTorch**: {lib} (Debian python3-torch, OpenBLAS openmp), run as ../shared/bench/pytorch_step.py");
         s.AppendLine($"- **Command**: `{run.Command}` — {run.Date}, {run.WallSeconds / 60:F1} min");
