@@ -33,7 +33,20 @@ public sealed class FusedAdamW : AdamW
 
         """;
 
-    static readonly Lazy<jit.CompilationUnit> Kernel = new(() => jit.compile(Script));
+    // Null when this libtorch cannot compile the call (a build without the fused kernel): then the unfused update runs,
+    // after one warning, rather than failing a training run over an optimisation.
+    static readonly Lazy<jit.CompilationUnit?> Kernel = new(() =>
+    {
+        try
+        {
+            return jit.compile(Script);
+        }
+        catch (Exception e)
+        {
+            Logging.Warning($"adamw_torch_fused: libtorch's _fused_adamw_ is not available ({e.Message.Split('\n')[0]}); using the unfused AdamW update.");
+            return null;
+        }
+    });
 
     /// <summary>AdamW over <paramref name="groups"/> (see <see cref="OptimizerFactory.CreateOptimizer"/> for HF's two groups).</summary>
     public FusedAdamW(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
@@ -44,6 +57,7 @@ public sealed class FusedAdamW : AdamW
     /// and dtype within a group).</summary>
     public override Tensor step(Func<Tensor>? closure = null)
     {
+        if (Kernel.Value is not { } kernel) return base.step(closure);
         Tensor? loss = null;
         if (closure is not null)
             using (enable_grad()) loss = closure();
@@ -71,7 +85,7 @@ public sealed class FusedAdamW : AdamW
                 var steps = new Dictionary<long, Tensor>();
                 var stepTensors = batch.Steps.Select(s => steps.TryGetValue(s, out var t) ? t
                     : steps[s] = tensor((float)s, dtype: ScalarType.Float32, device: device)).ToArray();
-                var result = Kernel.Value.invoke("adamw", batch.Params.ToArray(), batch.Grads.ToArray(), batch.ExpAvgs.ToArray(),
+                var result = kernel.invoke("adamw", batch.Params.ToArray(), batch.Grads.ToArray(), batch.ExpAvgs.ToArray(),
                     batch.ExpAvgSqs.ToArray(), o.amsgrad!.Value ? batch.MaxExpAvgSqs.ToArray() : Array.Empty<Tensor>(), stepTensors,
                     o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.weight_decay!.Value, o.eps!.Value, o.amsgrad.Value, o.maximize!.Value);
                 (result as Tensor)?.Dispose();
