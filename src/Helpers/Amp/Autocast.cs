@@ -42,12 +42,53 @@ public static class Autocast
     /// <param name="weight">(out, in)</param>
     /// <param name="bias">(out) or null</param>
     /// <returns>(..., out), in the autocast dtype inside a region.</returns>
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias) => current is { } t
-        ? nn.functional.linear(Cast(input, t), Cast(weight, t), bias is null ? null : Cast(bias, t))
-        : nn.functional.linear(input, weight, bias);
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias)
+    {
+        if (current is not { } t) return nn.functional.linear(input, weight, bias);
+        if (EmulatesGemm(t, input)) // bf16-rounded operands, an fp32 GEMM, the result rounded to bf16 (see EmulateBf16Gemm)
+            return nn.functional.linear(Rounded(input, t), Rounded(weight, t), bias is null ? null : Rounded(bias, t)).to_type(t);
+        return nn.functional.linear(Cast(input, t), Cast(weight, t), bias is null ? null : Cast(bias, t));
+    }
 
     /// <summary><c>torch.matmul</c>: both operands cast to the autocast dtype inside a region.</summary>
-    public static Tensor Matmul(Tensor a, Tensor b) => current is { } t ? matmul(Cast(a, t), Cast(b, t)) : matmul(a, b);
+    public static Tensor Matmul(Tensor a, Tensor b)
+    {
+        if (current is not { } t) return matmul(a, b);
+        if (EmulatesGemm(t, a)) return matmul(Rounded(a, t), Rounded(b, t)).to_type(t);
+        return matmul(Cast(a, t), Cast(b, t));
+    }
+
+    /// <summary>
+    /// Whether bf16 linear layers and matmuls on the CPU run as an fp32 GEMM over bf16-rounded operands, with the
+    /// result rounded to bf16 — oneDNN's own emulation of bf16 on CPUs without bf16 dot-product instructions
+    /// (AVX-512 BF16, AMX), and what PyTorch 1.13 did there. libtorch 2.10 instead hands bf16 GEMMs on such CPUs to a
+    /// reference kernel about 4x slower than its fp32 GEMM (bench/NOTES.md), so bf16 autocast would slow training down.
+    /// The rounding points are the same as a native bf16 GEMM with fp32 accumulation; only the summation order differs.
+    /// Default: on exactly when the CPU lacks those instructions (read from /proc/cpuinfo on Linux; off elsewhere).
+    /// Ignored for fp16 and on GPUs.
+    /// </summary>
+    public static bool EmulateBf16Gemm { get; set; } = !CpuHasBf16DotProducts();
+
+    static bool EmulatesGemm(ScalarType t, Tensor x) => t == ScalarType.BFloat16 && EmulateBf16Gemm && x.device_type == TorchSharp.DeviceType.CPU;
+
+    /// <summary>x rounded to <paramref name="t"/>, held in fp32 (exact: every bf16 value is an fp32 value).</summary>
+    static Tensor Rounded(Tensor x, ScalarType t) => !x.is_floating_point() ? x
+        : x.dtype == ScalarType.Float32 ? x.to_type(t).to_type(ScalarType.Float32)
+        : x.dtype == t ? x.to_type(ScalarType.Float32) : x.to_type(t).to_type(ScalarType.Float32);
+
+    /// <summary>AVX-512 BF16 or AMX-BF16 in /proc/cpuinfo's flags (Linux); true elsewhere (no emulation).</summary>
+    static bool CpuHasBf16DotProducts()
+    {
+        try
+        {
+            if (!OperatingSystem.IsLinux() || !File.Exists("/proc/cpuinfo")) return true;
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            if (flags is null) return true;
+            var set = flags[(flags.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return set.Contains("avx512_bf16") || set.Contains("amx_bf16");
+        }
+        catch (IOException) { return true; }
+    }
 
     /// <summary>
     /// Casts floating tensors to the autocast dtype inside a region (what autocast does to every input of a

@@ -4,7 +4,8 @@ using TorchSharp.Modules;
 namespace FineTuning.Training;
 
 /// <summary>
-/// HF's <c>Trainer.create_optimizer</c> recipe: torch's AdamW (TorchSharp's port) with two parameter groups, weight
+/// HF's <c>Trainer.create_optimizer</c> recipe: torch's AdamW (fused or not, as <see cref="TrainingArguments.Optim"/>
+/// says) with two parameter groups, weight
 /// decay <see cref="TrainingArguments.WeightDecay"/> for every trainable weight, none for biases and LayerNorm
 /// weights.
 /// </summary>
@@ -69,7 +70,8 @@ public static class OptimizerFactory
     }
 
     /// <summary>
-    /// torch's AdamW over <paramref name="model"/>'s trainable parameters in two groups (decay, then no-decay, as HF
+    /// torch's AdamW (<see cref="FusedAdamW"/> for "adamw_torch_fused", HF's default; TorchSharp's AdamW for
+    /// "adamw_torch") over <paramref name="model"/>'s trainable parameters in two groups (decay, then no-decay, as HF
     /// orders them) with <see cref="TrainingArguments.LearningRate"/>, betas (<see cref="TrainingArguments.AdamBeta1"/>,
     /// <see cref="TrainingArguments.AdamBeta2"/>) and <see cref="TrainingArguments.AdamEpsilon"/>. A group with no
     /// parameters is left out.
@@ -91,6 +93,8 @@ public static class OptimizerFactory
                 args.AdamEpsilon, 0.0));
         if (groups.Count == 0)
             throw new ArgumentException("the model has no trainable parameters (all have requires_grad = false)", nameof(model));
-        return torch.optim.AdamW(groups, args.LearningRate, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon, args.WeightDecay);
+        return args.Optim == "adamw_torch_fused"
+            ? new FusedAdamW(groups, args.LearningRate, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon, args.WeightDecay)
+            : torch.optim.AdamW(groups, args.LearningRate, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon, args.WeightDecay);
     }
 }

@@ -36,6 +36,50 @@ public class AutocastTests
         Close(linear.forward(x).detach().data<float>().ToArray(), y.detach(), "bf16 linear", rtol: 2e-2, atol: 2e-2);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bf16_Gemm_Emulation_Gives_The_Native_Bf16_Results_And_Gradients(bool matmulToo)
+    {
+        // Emulated = fp32 GEMM over bf16-rounded operands, rounded to bf16: the rounding points of a native bf16 GEMM
+        // with fp32 accumulation, so results differ by at most one bf16 rounding (summation order), never more.
+        (Tensor Out, Tensor WeightGrad, Tensor InputGrad) Run(bool emulate)
+        {
+            bool saved = Autocast.EmulateBf16Gemm;
+            Autocast.EmulateBf16Gemm = emulate;
+            try
+            {
+                manual_seed(3);
+                var linear = new Linear(64, 32);
+                var x = randn(16, 64, requires_grad: true);
+                Tensor y;
+                using (Autocast.Enable(ScalarType.BFloat16))
+                {
+                    y = linear.forward(x);
+                    if (matmulToo) y = Autocast.Matmul(y, y.transpose(0, 1));
+                }
+                Assert.Equal(ScalarType.BFloat16, y.dtype);
+                y.to_type(ScalarType.Float32).pow(2).sum().backward();
+                Assert.Equal(ScalarType.Float32, linear.Weight.grad!.dtype);
+                return (y.detach().to_type(ScalarType.Float32), linear.Weight.grad!.detach().clone(), x.grad!.detach().clone());
+            }
+            finally
+            {
+                Autocast.EmulateBf16Gemm = saved;
+            }
+        }
+        using var scope = NewDisposeScope();
+        var native = Run(emulate: false);
+        var emulated = Run(emulate: true);
+        foreach (var (what, a, b) in new[] { ("output", native.Out, emulated.Out), ("weight gradient", native.WeightGrad, emulated.WeightGrad),
+                                             ("input gradient", native.InputGrad, emulated.InputGrad) })
+        {
+            double scale = a.abs().max().item<float>();
+            double worst = (a - b).abs().max().item<float>();
+            Assert.True(worst <= scale / 128, $"{what}: emulated differs from native bf16 by {worst:E2} (largest value {scale:E2}; one bf16 step is {scale / 128:E2})");
+        }
+    }
+
     [Fact]
     public void Matmul_And_Cast_Follow_The_Region_And_Leave_Integer_Tensors_Alone()
     {

@@ -38,7 +38,7 @@ public class TrainingArgumentsTests
         Assert.False(a.Fp16);
         Assert.False(a.Bf16);
         Assert.Null(a.EvalSteps);
-        Assert.Equal("adamw_torch", a.Optim);
+        Assert.Equal("adamw_torch_fused", a.Optim); // HF's default with torch >= 2.8
         Assert.Equal("length", a.LengthColumnName);
         Assert.True(a.RemoveUnusedColumns);
         Assert.Equal(["none"], a.ReportTo);

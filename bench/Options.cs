@@ -1,0 +1,96 @@
+namespace FineTuning.Benchmarks;
+
+/// <summary>
+/// Command line of the benchmark (bench/run.sh passes its arguments through):
+/// <code>
+///   --quick            a smoke run (a few steps of everything, ~3 minutes)
+///   --parts abcde      which parts to run (a train step, b ceiling, c MRPC epoch, d tokenizer, e memory;
+///                      x, not in the default: what each optimisation of bench/NOTES.md buys, before/after)
+///   --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
+///   --epoch-runs N     runs of each MRPC epoch variant (default 3)
+///   --threads N        intra-op threads of both stacks (default OMP_NUM_THREADS, else the core count)
+///   --out DIR          where report.md and report.json go (default bench/results)
+///   --shared DIR       the shared folder with bench/, assets/, fixtures/ (default ../shared beside the repository)
+///   --python PATH      the interpreter with Debian's torch (default /usr/bin/python3)
+/// </code>
+/// </summary>
+public sealed record Options
+{
+    public bool Quick { get; init; }
+    public string Parts { get; init; } = "abcde";
+    public int Rounds { get; init; } = 3;
+    public int EpochRuns { get; init; } = 3;
+    public int Threads { get; init; } = DefaultThreads();
+    public string OutDir { get; init; } = Path.Combine(RepoRoot, "bench", "results");
+    public string Shared { get; init; } = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    public string Python { get; init; } = "/usr/bin/python3";
+    /// <summary>Internal: run one part in this (child) process and write its JSON result here.</summary>
+    public string? Child { get; init; }
+    public string? ChildOut { get; init; }
+
+    public bool Runs(char part) => Parts.Contains(part);
+
+    // Steps per run. bert-base steps take seconds on 2 cores: few of them, so the whole benchmark stays under 20 minutes.
+    public int TinyWarmup => Quick ? 2 : 5;
+    public int TinySteps => Quick ? 5 : 30;
+    public int BaseWarmup => 1;
+    public int BaseSteps => Quick ? 1 : 2;
+    public int MemorySteps => Quick ? 200 : 1000;
+    public int TokenizerRuns => Quick ? 1 : 5;
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() { var s = Value(); return int.TryParse(s, out var v) && v > 0 ? v : throw new ArgumentException($"{args[i - 1]} needs a positive integer, got '{s}'"); }
+            o = args[i] switch
+            {
+                "--quick" => o with { Quick = true, Rounds = 1, EpochRuns = 1 },
+                "--parts" => o with { Parts = Value() },
+                "--rounds" => o with { Rounds = Int() },
+                "--epoch-runs" => o with { EpochRuns = Int() },
+                "--threads" => o with { Threads = Int() },
+                "--out" => o with { OutDir = Path.GetFullPath(Value()) },
+                "--shared" => o with { Shared = Path.GetFullPath(Value()) },
+                "--python" => o with { Python = Value() },
+                "--child" => o with { Child = Value() },
+                "--child-out" => o with { ChildOut = Value() },
+                "-h" or "--help" => throw new HelpRequested(),
+                _ => throw new ArgumentException($"unknown argument '{args[i]}' (see --help)"),
+            };
+        }
+        if (o.Parts.Any(c => !"abcdex".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdex', got '{o.Parts}'");
+        return o;
+    }
+
+    public const string Usage = """
+        FineTuning.Benchmarks — ours against PyTorch eager and the Hugging Face Trainer, on this machine.
+          --quick            a smoke run (a few steps of everything)
+          --parts abcde      a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory (default all);
+                             x (opt-in): before/after of each optimisation in bench/NOTES.md
+          --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
+          --epoch-runs N     runs of each MRPC epoch variant (default 3)
+          --threads N        intra-op threads of both stacks (default OMP_NUM_THREADS, else the core count)
+          --out DIR          where report.md and report.json go (default bench/results)
+          --shared DIR       the shared folder (default ../shared beside the repository)
+          --python PATH      the interpreter with Debian's python3-torch (default /usr/bin/python3)
+        """;
+
+    static int DefaultThreads() =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var n) && n > 0 ? n : Environment.ProcessorCount;
+
+    /// <summary>The repository root: the folder above the build output that holds Helpers.sln.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    static string FindRepoRoot()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+}
+
+public sealed class HelpRequested : Exception;
