@@ -199,6 +199,10 @@ internal sealed class HubHttp(HubSettings settings)
                 $"{repo.Id} does not appear to have a file named {file} (revision {revision}): {endpoint} answered 404 Not Found.", repo.Id, file, revision, status),
             _ when status == HttpStatusCode.Forbidden => new HubException(
                 $"{endpoint} refused access to {file} of {repo} (403 Forbidden). {authHint}{serverMessage}", repo.Id, file, revision, status),
+            // 429 and 5xx reach here only after SendAsync's retries.
+            _ when (int)status is 429 or >= 500 => new HubException(
+                $"{endpoint} answered {(int)status} {response.ReasonPhrase} for {file} of {repo} (revision {revision}), also after " +
+                $"{Settings.MaxRetries} retries. The Hub (or a proxy) is failing or overloaded: try again later.{serverMessage}", repo.Id, file, revision, status),
             _ => new HubException(
                 $"{endpoint} answered {(int)status} {response.ReasonPhrase} for {file} of {repo} (revision {revision}).{serverMessage}", repo.Id, file, revision, status),
         };

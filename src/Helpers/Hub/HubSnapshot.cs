@@ -42,8 +42,9 @@ internal sealed class HubSnapshot(HubRepo repo, string revision, HubSettings set
             Commit ??= found;
             return path;
         }
-        catch (LocalEntryNotFoundException) when (!required)
+        catch (LocalEntryNotFoundException e) when (!required)
         {
+            notCached[filename] = e;
             return null;
         }
         catch (EntryNotFoundException e) when (!required && e is not LocalEntryNotFoundException)
@@ -52,6 +53,12 @@ internal sealed class HubSnapshot(HubRepo repo, string revision, HubSettings set
             return null;
         }
     }
+
+    readonly Dictionary<string, LocalEntryNotFoundException> notCached = new(StringComparer.Ordinal);
+
+    /// <summary>Why an optional file <see cref="Get"/> gave null for was not had, when the reason was that it is not
+    /// cached and the Hub could not or may not be asked (offline); null when it does not exist or was found.</summary>
+    public LocalEntryNotFoundException? NotCached(string filename) => notCached.GetValueOrDefault(filename);
 
     /// <summary>Whether the file exists at the revision, without downloading it.</summary>
     public bool Exists(string filename) =>

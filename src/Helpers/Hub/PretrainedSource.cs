@@ -45,6 +45,8 @@ internal static class PretrainedSource
             foreach (var shard in shards) hub.Get(shard, required: true);
             return hub.Folder;
         }
+        // Offline (or without a connection) with the weights not cached: say that, not "the repository has no weights".
+        if ((hub.NotCached(SafeTensorsCheckpoint.SingleFileName) ?? hub.NotCached(SafeTensorsCheckpoint.IndexName)) is { } notCached) throw notCached;
         foreach (var pickle in new[] { "pytorch_model.bin", "pytorch_model.bin.index.json" })
             if (hub.Exists(pickle))
                 throw new CheckpointException($"{nameOrPath}/{pickle}",

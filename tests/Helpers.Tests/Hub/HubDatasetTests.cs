@@ -20,8 +20,9 @@ public sealed class HubDatasetTests : IDisposable
         tmp.Dispose();
     }
 
-    /// <summary>nyu-mll/glue's mrpc folder, made from the shared TSVs (train and validation; the TSVs have no test split).</summary>
-    internal static DatasetDict ServeMrpc(StandInHub hub, TempFolder tmp)
+    /// <summary>nyu-mll/glue's mrpc folder, made from the shared TSVs (train and validation; the TSVs have no test split);
+    /// private (this token needed) when <paramref name="requiredToken"/> is given.</summary>
+    internal static DatasetDict ServeMrpc(StandInHub hub, TempFolder tmp, string? requiredToken = null)
     {
         var tsv = Datasets.LoadDataset("glue", "mrpc", dataDir: SharedFixtures.Path("assets", "mrpc"));
         var files = new Dictionary<string, byte[]>();
@@ -33,7 +34,7 @@ public sealed class HubDatasetTests : IDisposable
             files[$"mrpc/{split}-00000-of-00001.parquet"] = File.ReadAllBytes(path);
         }
         files["README.md"] = "---\nconfigs:\n- config_name: mrpc\n---\n"u8.ToArray();
-        hub.AddRepo("nyu-mll/glue", RepoType.Dataset, files: files);
+        hub.AddRepo("nyu-mll/glue", RepoType.Dataset, files: files).RequiredToken = requiredToken;
         hub.AddAlias("glue", "nyu-mll/glue", RepoType.Dataset);
         return tsv;
     }

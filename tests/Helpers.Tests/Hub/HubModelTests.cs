@@ -174,6 +174,23 @@ public sealed class HubModelTests : IDisposable
     }
 
     [Fact]
+    public void Weights_Never_Downloaded_Offline_Or_Unreachable_Say_So_Not_That_The_Repository_Has_None()
+    {
+        hub.AddRepo("org/tiny", files: new Dictionary<string, byte[]>
+        {
+            ["config.json"] = File.ReadAllBytes(WriteTinyConfig()),
+            ["model.safetensors"] = new byte[64],
+        });
+        AutoConfig.FromPretrained("org/tiny", hub: Settings); // config.json is cached, the weights are not
+        var offline = Assert.Throws<LocalEntryNotFoundException>(() => AutoModel.FromPretrained("org/tiny", hub: Settings with { Offline = true }));
+        Assert.StartsWith("Cannot find model.safetensors of model org/tiny", offline.Message);
+        Assert.Contains("offline mode is on", offline.Message);
+        hub.Stop();
+        var unreachable = Assert.Throws<LocalEntryNotFoundException>(() => AutoModel.FromPretrained("org/tiny", hub: Settings));
+        Assert.StartsWith($"We couldn't connect to '{hub.Endpoint}' to load model.safetensors of model org/tiny", unreachable.Message);
+    }
+
+    [Fact]
     public void Missing_Local_Path_Is_Still_A_Checkpoint_Error_And_Asks_Nobody()
     {
         var missing = Path.Combine(tmp.Path, "no-such-model");

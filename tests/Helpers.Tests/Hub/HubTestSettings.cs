@@ -6,10 +6,13 @@ namespace FineTuning.Tests.Hub;
 /// retries, short timeouts, no progress display.</summary>
 internal static class HubTestSettings
 {
-    public static HubSettings For(StandInHub? hub, TempFolder tmp, IProgress<DownloadProgress>? progress = null) => new()
+    public static HubSettings For(StandInHub? hub, TempFolder tmp, IProgress<DownloadProgress>? progress = null) => For(hub, tmp.Path, progress);
+
+    /// <summary>The same, with the cache in <c>{folder}/hub</c>.</summary>
+    public static HubSettings For(StandInHub? hub, string folder, IProgress<DownloadProgress>? progress = null) => new()
     {
         Endpoint = hub?.Endpoint ?? "http://127.0.0.1:9",
-        HubCache = Path.Combine(tmp.Path, "hub"),
+        HubCache = Path.Combine(folder, "hub"),
         EtagTimeout = TimeSpan.FromSeconds(5),
         DownloadTimeout = TimeSpan.FromSeconds(5),
         Backoff = _ => TimeSpan.Zero,

@@ -18,8 +18,9 @@ namespace FineTuning.Tests.Hub;
 /// file 404 <c>EntryNotFound</c> with <c>X-Repo-Commit</c>.</item>
 /// <item><c>GET /cdn/{sha256}</c>: the content, honouring <c>Range: bytes=N-</c> (206).</item>
 /// </list>
-/// Faults are queued per path fragment (an error status, a stall, a connection dropped after N bytes, a corrupted
-/// byte); every request is recorded. <see cref="Stop"/> makes the address refuse connections (no network).
+/// Faults are queued per path fragment (an error status, a stall, a hold until a condition, a slow body, a connection
+/// dropped after N bytes, a corrupted byte); every request is recorded. A repository can be private (a token),
+/// gated (403 GatedRepo) or answer without X-Repo-Commit (not a Hub). <see cref="Stop"/> makes the address refuse connections (no network).
 /// </summary>
 internal sealed class StandInHub : IDisposable
 {
@@ -76,6 +77,10 @@ internal sealed class StandInHub : IDisposable
         public Dictionary<string, HubFile> Files { get; } = new(StringComparer.Ordinal);
         /// <summary>A private repository: answers 401 unless this bearer token is sent.</summary>
         public string? RequiredToken { get; set; }
+        /// <summary>A gated repository the caller's account has not been granted: 403 <c>X-Error-Code: GatedRepo</c>.</summary>
+        public bool Gated { get; set; }
+        /// <summary>False: answers without X-Repo-Commit, as a plain web server (not a Hub) would.</summary>
+        public bool SendsCommitHeader { get; set; } = true;
     }
 
     sealed class Fault(string pathFragment, string? method, int times)
@@ -88,6 +93,8 @@ internal sealed class StandInHub : IDisposable
         public long? DropAfter { get; init; }
         public bool Corrupt { get; init; }
         public bool Redirect { get; init; }
+        public TimeSpan? ChunkDelay { get; init; }
+        public Func<bool>? HoldUntil { get; init; }
     }
 
     /// <summary>A deterministic fake commit hash for a repository.</summary>
@@ -153,6 +160,15 @@ internal sealed class StandInHub : IDisposable
     /// (a CDN handing over to its storage).</summary>
     public void RedirectNext(string pathFragment, int times = 1) =>
         AddFault(new Fault(pathFragment, "GET", times) { Redirect = true });
+
+    /// <summary>The next matching GETs send the content slowly: 64 KB, then this pause, and so on.</summary>
+    public void ThrottleNext(string pathFragment, TimeSpan pausePer64KB, int times = 1) =>
+        AddFault(new Fault(pathFragment, "GET", times) { ChunkDelay = pausePer64KB });
+
+    /// <summary>The next matching requests are answered only once <paramref name="until"/> is true (checked every 10 ms,
+    /// for at most 60 s): lets a test line up what two clients do.</summary>
+    public void HoldNext(string pathFragment, Func<bool> until, int times = 1, string? method = null) =>
+        AddFault(new Fault(pathFragment, method, times) { HoldUntil = until });
 
     /// <summary>The next matching GETs serve the content with its first byte flipped (same size, wrong sha256).</summary>
     public void CorruptNext(string pathFragment, int times = 1) =>
@@ -228,6 +244,9 @@ internal sealed class StandInHub : IDisposable
 
         var applied = TakeFaults(request.HttpMethod, path);
         foreach (var stall in applied.Where(f => f.Stall is not null)) await Task.Delay(stall.Stall!.Value).ConfigureAwait(false);
+        foreach (var hold in applied.Where(f => f.HoldUntil is not null))
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); !hold.HoldUntil!() && DateTime.UtcNow < deadline;)
+                await Task.Delay(10).ConfigureAwait(false);
         if (applied.FirstOrDefault(f => f.Status is not null) is { } failure)
         {
             response.StatusCode = failure.Status!.Value;
@@ -245,12 +264,13 @@ internal sealed class StandInHub : IDisposable
         }
         if (rawPath.StartsWith("/storage/", StringComparison.Ordinal)) rawPath = rawPath["/storage".Length..];
         var drop = applied.FirstOrDefault(f => f.DropAfter is not null)?.DropAfter;
+        var chunkDelay = applied.FirstOrDefault(f => f.ChunkDelay is not null)?.ChunkDelay;
         bool corrupt = applied.Any(f => f.Corrupt);
 
         if (rawPath.StartsWith("/cdn/", StringComparison.Ordinal))
         {
             if (!cdn.TryGetValue(rawPath["/cdn/".Length..], out var blob)) { Empty(response, 404); return; }
-            await ServeContent(context, blob, drop, corrupt).ConfigureAwait(false);
+            await ServeContent(context, blob, drop, corrupt, chunkDelay).ConfigureAwait(false);
             return;
         }
 
@@ -282,19 +302,24 @@ internal sealed class StandInHub : IDisposable
             Error(response, 401, "RepoNotFound", request.Headers["Authorization"] is null ? "Repository not found" : "Invalid credentials in Authorization header");
             return;
         }
+        if (repo.Gated)
+        {
+            Error(response, 403, "GatedRepo", $"Access to model {id} is restricted and you are not in the authorized list. Visit {Endpoint}/{id} to ask for access.");
+            return;
+        }
         if (revision != "main" && revision != repo.Commit)
         {
             Error(response, 404, "RevisionNotFound", $"Invalid rev id: {revision}");
             return;
         }
-        var commitHeader = repo.CommitHeader ?? repo.Commit;
+        var commitHeader = repo.SendsCommitHeader ? repo.CommitHeader ?? repo.Commit : null;
         if (!repo.Files.TryGetValue(fileName, out var file))
         {
-            response.Headers["X-Repo-Commit"] = commitHeader;
+            if (commitHeader is not null) response.Headers["X-Repo-Commit"] = commitHeader;
             Error(response, 404, "EntryNotFound", "Entry not found");
             return;
         }
-        response.Headers["X-Repo-Commit"] = commitHeader;
+        if (commitHeader is not null) response.Headers["X-Repo-Commit"] = commitHeader;
         if (file.Lfs)
         {
             response.StatusCode = 302;
@@ -307,10 +332,10 @@ internal sealed class StandInHub : IDisposable
             return;
         }
         response.Headers["ETag"] = $"\"{file.GitSha1}\"";
-        await ServeContent(context, file, drop, corrupt).ConfigureAwait(false);
+        await ServeContent(context, file, drop, corrupt, chunkDelay).ConfigureAwait(false);
     }
 
-    static async Task ServeContent(HttpListenerContext context, HubFile file, long? dropAfter, bool corrupt)
+    static async Task ServeContent(HttpListenerContext context, HubFile file, long? dropAfter, bool corrupt, TimeSpan? chunkDelay = null)
     {
         var request = context.Request;
         var response = context.Response;
@@ -351,6 +376,11 @@ internal sealed class StandInHub : IDisposable
             }
             await response.OutputStream.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
             sent += n;
+            if (chunkDelay is { } pause)
+            {
+                await response.OutputStream.FlushAsync().ConfigureAwait(false);
+                await Task.Delay(pause).ConfigureAwait(false);
+            }
         }
         response.Close();
     }

@@ -3,9 +3,11 @@ using Encoding = System.Text.Encoding;
 using System.Text.RegularExpressions;
 using FineTuning.Data;
 using FineTuning.Evaluation;
+using FineTuning.Hub;
 using FineTuning.Models;
 using FineTuning.Models.Bert;
 using FineTuning.SafeTensors;
+using FineTuning.Tests.Hub;
 using FineTuning.Tests.SafeTensors;
 using FineTuning.Tests.Training;
 using FineTuning.Tokenizers;
@@ -109,6 +111,63 @@ public class BadInputTableTests
         TinyTrainer(args.OutputDir, args).Train(resumeFromCheckpoint: true);
     }
 
+    /// <summary>The tiny model's config.json edited: <paramref name="field"/> set to <paramref name="value"/>.</summary>
+    static string EditedConfig(string dir, string field, long value)
+    {
+        var folder = TinyModelFolder(dir);
+        var path = Path.Combine(folder, "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json[field] = value;
+        File.WriteAllText(path, json.ToJsonString());
+        return folder;
+    }
+
+    // ---- the Hub: a stand-in Hub on 127.0.0.1 for each row, the cache in <dir>/hub -----------------------------------
+
+    const string HubModel = "org/tiny";
+    const string HubToken = "hf_TableRowToken";
+    static readonly byte[] HubWeights = Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray();
+
+    /// <summary>org/tiny on a fresh stand-in Hub — config.json, vocab.txt and (unless <paramref name="weights"/> is
+    /// false) model.safetensors, plus <paramref name="extra"/> files — then <paramref name="act"/> with test settings.</summary>
+    static void OnHub(string dir, Action<StandInHub, StandInHub.Repo, HubSettings> act, bool weights = true,
+                      Dictionary<string, byte[]>? extra = null)
+    {
+        using var hub = new StandInHub();
+        var files = new Dictionary<string, byte[]>(extra ?? [])
+        {
+            ["config.json"] = Encoding.UTF8.GetBytes("{\"model_type\": \"bert\", \"vocab_size\": 24, \"hidden_size\": 32, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 64}"),
+            ["vocab.txt"] = Encoding.UTF8.GetBytes(Vocab),
+        };
+        if (weights) files["model.safetensors"] = HubWeights;
+        var repo = hub.AddRepo(HubModel, files: files);
+        act(hub, repo, HubTestSettings.For(hub, dir));
+    }
+
+    /// <summary>Settings as <see cref="HubSettings.FromEnvironment()"/> reads them from these variables (and the cache in <c>dir/hub</c>).</summary>
+    static HubSettings FromEnvironment(string dir, params (string Name, string Value)[] variables)
+    {
+        var env = variables.ToDictionary(v => v.Name, v => v.Value);
+        env.TryAdd("HF_HUB_CACHE", Path.Combine(dir, "hub"));
+        env.TryAdd("HF_HUB_DISABLE_PROGRESS_BARS", "1");
+        return HubSettings.FromEnvironment(name => env.GetValueOrDefault(name));
+    }
+
+    /// <summary>Runs <paramref name="act"/>; when it throws, runs <paramref name="check"/> (assertions about what was left
+    /// behind) and then lets the exception go on.</summary>
+    static void ThenCheck(Action act, Action check)
+    {
+        try
+        {
+            act();
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            check();
+            throw;
+        }
+    }
+
     public static IReadOnlyList<BadInput> Rows { get; } =
     [
         // ---- data -------------------------------------------------------------------------------------------------
@@ -207,6 +266,22 @@ public class BadInputTableTests
             d => AutoModelForSequenceClassification.FromPretrained(TinyModelFolder(d, labels: 3), numLabels: 2, id2label: null)),
         new("M24", "`numLabels` that disagrees with `id2label`", typeof(ArgumentException),
             d => AutoModelForSequenceClassification.FromPretrained(TinyModelFolder(d), numLabels: 3, id2label: new Dictionary<int, string> { [0] = "no", [1] = "yes" })),
+        new("M25", "config.json `vocab_size` 10^9 beside a checkpoint of 24 tokens (refused before anything is allocated)", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(EditedConfig(d, "vocab_size", 1_000_000_000))),
+        new("M26", "config.json `hidden_size` 10^9 beside a checkpoint of hidden size 32", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(EditedConfig(d, "hidden_size", 1_000_000_000))),
+        new("M27", "config.json `vocab_size` 10^12 (past a 32-bit integer)", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(EditedConfig(d, "vocab_size", 1_000_000_000_000))),
+        new("M28", "config.json `num_hidden_layers` 2^31 - 1 (layers the checkpoint lacks: a model too big for memory)", typeof(CheckpointException),
+            d => AutoModelForSequenceClassification.FromPretrained(EditedConfig(d, "num_hidden_layers", int.MaxValue))),
+        new("M29", "`vocab_size` 2^31 - 1 with `ignoreMismatchedSizes: true` (256 GiB of weights; here on a machine with 16 GiB)", typeof(CheckpointException),
+            d =>
+            {
+                using var limit = BertWeightShapes.LimitMemoryForTests(16L << 30);
+                AutoModelForSequenceClassification.FromPretrained(EditedConfig(d, "vocab_size", int.MaxValue), ignoreMismatchedSizes: true);
+            }),
+        new("M30", "A `BertConfig` in code whose model cannot fit in memory (10^9 layers)", typeof(ArgumentException),
+            d => new BertForSequenceClassification(new BertConfig { NumHiddenLayers = 1_000_000_000 })),
 
         // ---- training and checkpoints ---------------------------------------------------------------------------------
         new("C1", "`Train(resumeFromCheckpoint: true)` without any checkpoint", typeof(ArgumentException), Resume),
@@ -235,6 +310,69 @@ public class BadInputTableTests
                              TinyTraining.MarkerTask(8, seed: 1).RemoveColumns("label")).Train()),
         new("C11", "An eval strategy without an eval dataset", typeof(ArgumentException),
             d => new Trainer(TinyTraining.Model(), Args(d) with { EvalStrategy = IntervalStrategy.Epoch }, TinyTraining.MarkerTask(8, seed: 1))),
+
+        // ---- the Hub ------------------------------------------------------------------------------------------------------
+        new("H1", "Hub id that is not a valid repository id (`bert base uncased`)", typeof(CheckpointException),
+            d => OnHub(d, (hub, repo, s) => AutoModelForSequenceClassification.FromPretrained("bert base uncased", hub: s))),
+        new("H2", "Hub model id that does not exist (401 RepoNotFound)", typeof(RepositoryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => AutoModelForSequenceClassification.FromPretrained("org/does-not-exist", hub: s))),
+        new("H3", "Private or gated model without a token (401)", typeof(RepositoryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => { repo.RequiredToken = HubToken; AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s); })),
+        new("H4", "Private model with a token that gives no access (401)", typeof(RepositoryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => { repo.RequiredToken = HubToken; AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s with { Token = "hf_OtherToken" }); })),
+        new("H5", "Gated model the token's account was not granted (403 GatedRepo)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { repo.Gated = true; AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s with { Token = HubToken }); })),
+        new("H6", "Hub revision that does not exist (404 RevisionNotFound)", typeof(RevisionNotFoundException),
+            d => OnHub(d, (hub, repo, s) => AutoModelForSequenceClassification.FromPretrained(HubModel, revision: "v9", hub: s))),
+        new("H7", "`HF_HUB_OFFLINE=1` and the weights were never downloaded (config.json was)", typeof(LocalEntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) =>
+            {
+                AutoConfig.FromPretrained(HubModel, hub: s);
+                AutoModelForSequenceClassification.FromPretrained(HubModel, hub: FromEnvironment(d, ("HF_HUB_OFFLINE", "1"), ("HF_ENDPOINT", hub.Endpoint)));
+            })),
+        new("H8", "Hub unreachable (connection refused) and nothing cached", typeof(LocalEntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => { hub.Stop(); AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s); })),
+        new("H9", "Hub answering 500 to every retry", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { hub.FailNext("/resolve/", 500, times: 100); AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s); })),
+        new("H10", "Download whose sha256 is not the Hub's (nothing is kept in the cache)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) =>
+            {
+                hub.CorruptNext("/cdn/");
+                ThenCheck(() => FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s), () =>
+                {
+                    Assert.Empty(Directory.GetFiles(Path.Combine(s.HubCache, "models--org--tiny", "blobs")));
+                    Assert.False(Directory.Exists(Path.Combine(s.HubCache, "models--org--tiny", "snapshots")));
+                });
+            })),
+        new("H11", "File name that leaves the repository (`../../etc/passwd`)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => FileDownload.HfHubDownload(HubModel, "../../etc/passwd", settings: s))),
+        new("H12", "Shard index from the Hub naming a file outside the snapshot", typeof(CheckpointException),
+            d => OnHub(d, (hub, repo, s) => ThenCheck(() => AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s),
+                                                       () => Assert.Empty(hub.RequestsTo("escaped"))),
+                       weights: false, extra: new()
+                       {
+                           ["model.safetensors.index.json"] = Encoding.UTF8.GetBytes("{\"metadata\": {}, \"weight_map\": {\"a.weight\": \"../../../../escaped.safetensors\"}}"),
+                       })),
+        new("H13", "Hub sending a hostile commit hash (`X-Repo-Commit: ../../escaped`)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { repo.CommitHeader = "../../escaped"; FileDownload.HfHubDownload(HubModel, "config.json", settings: s); })),
+        new("H14", "`HF_ENDPOINT` that answers without `X-Repo-Commit` (not a Hub)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { repo.SendsCommitHeader = false; FileDownload.HfHubDownload(HubModel, "config.json", settings: s); })),
+        new("H15", "Hub repository with only pickle weights (`pytorch_model.bin`)", typeof(CheckpointException),
+            d => OnHub(d, (hub, repo, s) => ThenCheck(() => AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s),
+                                                       () => Assert.Empty(hub.RequestsTo("/cdn/"))),
+                       weights: false, extra: new() { ["pytorch_model.bin"] = [0x80, 0x02] })),
+        new("H16", "Hub repository with config.json but no weights", typeof(EntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => AutoModelForSequenceClassification.FromPretrained(HubModel, hub: s), weights: false)),
+        new("H17", "GLUE task the Hub's glue repository does not have", typeof(EntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) =>
+            {
+                hub.AddRepo("nyu-mll/glue", RepoType.Dataset, files: new Dictionary<string, byte[]> { ["README.md"] = "---\n"u8.ToArray() });
+                Datasets.LoadDataset("nyu-mll/glue", "rte", hub: s);
+            })),
+        new("H18", "`HF_ENDPOINT` that is not an http(s) address", typeof(ArgumentException),
+            d => FromEnvironment(d, ("HF_ENDPOINT", "huggingface.co"))),
+        new("H19", "`HF_HUB_DOWNLOAD_TIMEOUT` that is not a number of seconds", typeof(ArgumentException),
+            d => FromEnvironment(d, ("HF_HUB_DOWNLOAD_TIMEOUT", "ten"))),
 
         // ---- arguments ---------------------------------------------------------------------------------------------------
         new("A1", "A negative learning rate", typeof(ArgumentException), d => (Args(d) with { LearningRate = -1e-5 }).Validate()),
@@ -302,8 +440,12 @@ public class BadInputTableTests
     static string Normalize(string message, string dir)
     {
         message = message.Replace(dir, "<dir>");
+        message = Regex.Replace(message, @"\b[0-9a-f]{64}\b", "<sha256>");
+        message = Regex.Replace(message, @"\b[0-9a-f]{40}\b", "<commit>");
         message = Regex.Replace(message, "[0-9a-f]{32}", "<guid>");
         message = Regex.Replace(message, @"process \d+ on [^,]+, since [0-9: -]+ UTC", "process <pid> on <host>, since <time> UTC");
+        message = Regex.Replace(message, @"http://127\.0\.0\.1:\d+", "<hub>");
+        message = Regex.Replace(message, @"more than the [0-9.,]+ [GT]iB of memory", "more than the <memory> of memory");
         return message.Replace("\r", "").Replace("\n", " ↵ ").Replace("\t", "");
     }
 

@@ -11,8 +11,10 @@ public sealed class BertModel : BertPreTrainedModel
 
     /// <param name="config">the architecture.</param>
     /// <param name="addPoolingLayer">false drops the pooler (HF's add_pooling_layer), as token-level heads do.</param>
+    /// <exception cref="ArgumentException">The model would not fit in this machine's memory (an absurd size in the config).</exception>
     public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel), config)
     {
+        BertWeightShapes.EnsureFitsInMemory(config, addPoolingLayer, configPath: null);
         embeddings = new BertEmbeddings(config);
         encoder = new BertEncoder(config);
         pooler = addPoolingLayer ? new BertPooler(config) : null;

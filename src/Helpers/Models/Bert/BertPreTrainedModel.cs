@@ -82,6 +82,12 @@ public abstract class BertPreTrainedModel : nn.Module
         where T : BertPreTrainedModel
     {
         using var checkpoint = SafeTensorsCheckpoint.OpenFolder(folder);
+        // Before anything is allocated: config.json must describe the checkpoint's weights (HF finds a mismatch only
+        // after building the model, so a config claiming vocab_size 10^9 allocated it first), and the model must fit
+        // in memory. With ignoreMismatchedSizes, differing weights are re-initialised as HF does; the size check stays.
+        var configPath = Path.Combine(folder, "config.json");
+        if (!ignoreMismatchedSizes) BertWeightShapes.CheckAgainstCheckpoint(config, checkpoint, configPath);
+        BertWeightShapes.EnsureFitsInMemory(config, addPoolingLayer: true, configPath);
         T model;
         skipInitWeights = true;
         try { model = create(config); }
