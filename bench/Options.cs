@@ -4,7 +4,7 @@ namespace FineTuning.Benchmarks;
 /// Command line of the benchmark (bench/run.sh passes its arguments through):
 /// <code>
 ///   --quick            a smoke run (a few steps of everything, ~3 minutes)
-///   --parts abcde      which parts to run (a train step, b ceiling, c MRPC epoch, d tokenizer, e memory;
+///   --parts abcdef     which parts to run (a train step, b ceiling, c MRPC epoch, d tokenizer, e memory, f LoRA;
 ///                      x, not in the default: what each optimisation of bench/NOTES.md buys, before/after)
 ///   --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
 ///   --epoch-runs N     runs of each MRPC epoch variant (default 3)
@@ -17,7 +17,7 @@ namespace FineTuning.Benchmarks;
 public sealed record Options
 {
     public bool Quick { get; init; }
-    public string Parts { get; init; } = "abcde";
+    public string Parts { get; init; } = "abcdef";
     public int Rounds { get; init; } = 3;
     public int EpochRuns { get; init; } = 3;
     public int Threads { get; init; } = DefaultThreads();
@@ -61,14 +61,15 @@ public sealed record Options
                 _ => throw new ArgumentException($"unknown argument '{args[i]}' (see --help)"),
             };
         }
-        if (o.Parts.Any(c => !"abcdex".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdex', got '{o.Parts}'");
+        if (o.Parts.Any(c => !"abcdefx".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdefx', got '{o.Parts}'");
         return o;
     }
 
     public const string Usage = """
         FineTuning.Benchmarks — ours against PyTorch eager and the Hugging Face Trainer, on this machine.
           --quick            a smoke run (a few steps of everything)
-          --parts abcde      a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory (default all);
+          --parts abcdef     a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory, f LoRA vs full
+                             fine-tuning (default all);
                              x (opt-in): before/after of each optimisation in bench/NOTES.md
           --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
           --epoch-runs N     runs of each MRPC epoch variant (default 3)

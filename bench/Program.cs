@@ -1,7 +1,7 @@
 // The benchmark of issue 9: ours against PyTorch eager and the Hugging Face Trainer on this machine, and against the
 // machine's own matmul ceiling. Run it through bench/run.sh (it installs Debian's python3-torch with OpenBLAS when
 // missing and sets OMP_WAIT_POLICY=PASSIVE); the README's "Performance" section shows the latest report.
-//   bench/run.sh [--quick] [--parts abcde] [--rounds N] [--threads N] [--out DIR]
+//   bench/run.sh [--quick] [--parts abcdef] [--rounds N] [--threads N] [--out DIR]
 using System.Diagnostics;
 using System.Text.Json;
 using FineTuning;
@@ -94,6 +94,12 @@ if (o.Runs('e'))
 {
     Console.WriteLine($"\ne. Memory over {o.MemorySteps} bert-tiny steps (a fresh process)");
     report.Memory = MemoryResult.MeasureInChild(o);
+}
+if (o.Runs('f'))
+{
+    Console.WriteLine("\nf. LoRA against full fine-tuning: trainable parameters, AdamW state, step time (fp32)");
+    foreach (var shape in new[] { BertShape.Tiny, BertShape.Base })
+        report.Lora.Add(LoraCostResult.Measure(o, shape));
 }
 report.Run = run with { LoadAfter = Machine.LoadAverage(), WallSeconds = wall.Elapsed.TotalSeconds };
 

@@ -18,6 +18,7 @@ public sealed class BenchReport
     public TokenizerResult? Tokenizer { get; set; }
     public MemoryResult? Memory { get; set; }
     public List<AblationResult> Ablations { get; } = [];
+    public List<LoraCostResult> Lora { get; } = [];
     public List<TargetResult> Targets => Report.Targets(this);
 }
 
@@ -73,6 +74,8 @@ public static class Report
 
     /// <summary>GFLOP/s of a step of <paramref name="gflop"/> taking <paramref name="ms"/>.</summary>
     public static double Achieved(double gflop, double ms) => gflop / (ms / 1000);
+
+    static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", Inv) + " MiB";
 
     public static string Markdown(BenchReport r)
     {
@@ -205,6 +208,22 @@ public static class Report
             }
             s.AppendLine();
         }
+        if (r.Lora.Count > 0)
+        {
+            var first = r.Lora[0];
+            s.AppendLine($"## f. LoRA against full fine-tuning (batch 8 × 128, fp32; r {LoraCostResult.Config.R}, alpha {LoraCostResult.Config.LoraAlpha}, query and value, classifier trained)");
+            s.AppendLine();
+            s.AppendLine($"{first.Rounds} runs of each, taking turns in one process; AdamW's state is its two fp32 moments per trainable parameter.");
+            s.AppendLine();
+            s.AppendLine("| shape | parameters | trainable, full | trainable, LoRA | AdamW state, full | AdamW state, LoRA | step ms, full | step ms, LoRA | LoRA speedup |");
+            s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (var l in r.Lora)
+                s.AppendLine($"| bert-{l.Shape} | {l.AllParameters:N0} | {l.FullTrainable:N0} | {l.LoraTrainable:N0} ({100.0 * l.LoraTrainable / l.AllParameters:F2}%) | "
+                    + $"{Mib(l.FullStateBytes)} | {Mib(l.LoraStateBytes)} ({(double)l.FullStateBytes / l.LoraStateBytes:F0}× less) | {l.FullMs.Format()} | {l.LoraMs.Format()} | "
+                    + $"{l.FullMs.Median / l.LoraMs.Median:F2}× |");
+            s.AppendLine();
+        }
+
         if (r.Ablations.Count > 0)
         {
             s.AppendLine("## x. What each change buys (train step, batch 8 × 128, fp32; variants taking turns in one process)");

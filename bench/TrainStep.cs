@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using FineTuning.Amp;
 using FineTuning.Models.Bert;
+using FineTuning.Peft;
 using FineTuning.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,14 +18,27 @@ namespace FineTuning.Benchmarks;
 /// </summary>
 public sealed class OurTrainStep : IDisposable
 {
-    readonly BertForSequenceClassification model;
+    readonly nn.Module model;
+    readonly Func<Tensor, Tensor, Tensor, Tensor, Tensor> loss; // (ids, mask, types, labels) → loss
     readonly AdamW optimizer;
     readonly Tensor ids, types, mask, labels;
 
-    public OurTrainStep(BertShape shape, int batch = 8, int seq = 128)
+    /// <param name="lora">null: full fine-tuning; else the model wrapped with GetPeftModel (only adapters and head train).</param>
+    public OurTrainStep(BertShape shape, int batch = 8, int seq = 128, LoraConfig? lora = null)
     {
         manual_seed(42);
-        model = new BertForSequenceClassification(shape.Config());
+        var bert = new BertForSequenceClassification(shape.Config());
+        if (lora is null)
+        {
+            model = bert;
+            loss = (i, m, t, l) => bert.forward(i, m, t, l).Loss!;
+        }
+        else
+        {
+            var peft = (PeftModelForSequenceClassification)PeftMapping.GetPeftModel(bert, lora);
+            model = peft;
+            loss = (i, m, t, l) => peft.forward(i, m, t, l).Loss!;
+        }
         model.train();
         var args = new TrainingArguments { OutputDir = Path.GetTempPath(), LearningRate = 5e-5, WeightDecay = 0.01 };
         optimizer = OptimizerFactory.CreateOptimizer(model, args);
@@ -37,6 +51,13 @@ public sealed class OurTrainStep : IDisposable
     }
 
     public float LastLoss { get; private set; }
+
+    /// <summary>Parameters that train (requires_grad), and all of them.</summary>
+    public (long Trainable, long All) Parameters =>
+        (model.parameters().Where(p => p.requires_grad).Sum(p => p.numel()), model.parameters().Sum(p => p.numel()));
+
+    /// <summary>AdamW's moments (exp_avg, exp_avg_sq), in bytes.</summary>
+    public long OptimizerStateBytes => OptimizerFactory.StateSizeInBytes(optimizer);
 
     /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps; returns each timed step in ms.</summary>
     public double[] Run(int warmup, int steps, bool bf16)
@@ -57,7 +78,7 @@ public sealed class OurTrainStep : IDisposable
         model.zero_grad(); // set_to_none, as pytorch_step.py's opt.zero_grad(set_to_none=True)
         Tensor loss;
         using (bf16 ? Autocast.Enable(ScalarType.BFloat16) : null)
-            loss = model.forward(ids, mask, types, labels).Loss!;
+            loss = this.loss(ids, mask, types, labels);
         loss.backward();
         optimizer.step();
         LastLoss = loss.item<float>();
