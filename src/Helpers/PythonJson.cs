@@ -25,6 +25,26 @@ internal static class PythonJson
         _ => e.ValueKind.ToString(),
     };
 
+    /// <summary>A JSON file's text, strictly UTF-8 (a BOM allowed), as Python's <c>json.load</c> of a file opened as
+    /// UTF-8 reads it.</summary>
+    /// <exception cref="CheckpointException">Bytes that are not UTF-8, or the file cannot be read; the message names
+    /// <paramref name="path"/>.</exception>
+    public static string ReadText(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new CheckpointException(path, "not valid UTF-8 text", null, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(path, $"cannot read the file: {e.Message}", null, e);
+        }
+    }
+
     /// <summary>
     /// Reads a JSON file's text that must hold one object (config.json, adapter_config.json, training_args.json) into
     /// its members, the last of a repeated key winning as in Python's <c>json</c>.

@@ -300,20 +300,7 @@ public sealed record LoraConfig
         if (!Directory.Exists(folder)) throw new CheckpointException(folder, "adapter folder not found");
         var path = Path.Combine(folder, ConfigName);
         if (!File.Exists(path)) throw new CheckpointException(path, $"{ConfigName} not found in the adapter folder");
-        string json;
-        try
-        {
-            json = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new CheckpointException(path, "not valid UTF-8 text", null, e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CheckpointException(path, $"cannot read the file: {e.Message}", null, e);
-        }
-        return FromJson(json, path);
+        return FromJson(PythonJson.ReadText(path), path);
     }
 
     /// <summary>Parses <c>adapter_config.json</c> text, then <see cref="Validate"/>s it. Absent fields take PEFT's

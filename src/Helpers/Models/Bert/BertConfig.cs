@@ -336,20 +336,7 @@ public sealed record BertConfig
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
-        string json;
-        try
-        {
-            json = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new CheckpointException(path, "not valid UTF-8 text", null, e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CheckpointException(path, $"cannot read the file: {e.Message}", null, e);
-        }
-        return FromJson(json, path);
+        return FromJson(PythonJson.ReadText(path), path);
     }
 
     /// <summary>
