@@ -231,8 +231,8 @@ public class Trainer
             // instead of adding into zeros (saves a fill and an add per weight; bench/NOTES.md).
             module.zero_grad();
         }
-        // TorchSharp frees some native objects only in finalizers (the Scalars that AdamW and operators make from
-        // doubles: hundreds a step). They barely grow the managed heap, so the GC seldom runs, and resident memory
+        // TorchSharp frees some native objects only in finalizers (the Scalars its operators make from numbers, e.g.
+        // alpha = 1 in every a + b: many a step). They barely grow the managed heap, so the GC seldom runs, and resident memory
         // grew ~100 KB a step (bert-tiny). A gen-1 collection every 10 steps (~2 ms) keeps it flat (TrainerMemoryTests).
         if ((State.GlobalStep + 1) % CollectEverySteps == 0) GC.Collect(1);
         return stepLoss;
