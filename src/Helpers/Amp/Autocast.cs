@@ -73,8 +73,7 @@ public static class Autocast
 
     /// <summary>x rounded to <paramref name="t"/>, held in fp32 (exact: every bf16 value is an fp32 value).</summary>
     static Tensor Rounded(Tensor x, ScalarType t) => !x.is_floating_point() ? x
-        : x.dtype == ScalarType.Float32 ? x.to_type(t).to_type(ScalarType.Float32)
-        : x.dtype == t ? x.to_type(ScalarType.Float32) : x.to_type(t).to_type(ScalarType.Float32);
+        : (x.dtype == t ? x : x.to_type(t)).to_type(ScalarType.Float32);
 
     /// <summary>AVX-512 BF16 or AMX-BF16 in /proc/cpuinfo's flags (Linux); true elsewhere (no emulation).</summary>
     static bool CpuHasBf16DotProducts()
