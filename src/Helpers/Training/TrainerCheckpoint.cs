@@ -264,32 +264,23 @@ public static class TrainerCheckpoint
     {
         var path = Path.Combine(folder, SchedulerName);
         if (!File.Exists(path)) throw new CheckpointException(path, "scheduler state file not found");
-        try
+        var fields = PythonJson.ReadObject(PythonJson.ReadText(path), path);
+        int Int(string field) => NonNegativeInt(fields, field, path);
+        var step = Int("last_epoch");
+        if (!scheduler.IsMetricDriven)
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var root = doc.RootElement;
-            int Int(string field) => root.TryGetProperty(field, out var e) && e.TryGetInt32(out var n) && n >= 0 ? n
-                : throw new CheckpointException(path, $"field '{field}': expected a non-negative integer", field);
-            var step = Int("last_epoch");
-            if (!scheduler.IsMetricDriven)
-            {
-                scheduler.LoadStateDict(new LrSchedulerState(step));
-                return;
-            }
-            if (!root.TryGetProperty("_last_lr", out var lrs) || lrs.ValueKind != JsonValueKind.Array
-                || lrs.GetArrayLength() != scheduler.BaseLrs.Count || lrs.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out _)))
-                throw new CheckpointException(path, $"field '_last_lr': expected {scheduler.BaseLrs.Count} learning rates (reduce_lr_on_plateau)", "_last_lr");
-            if (!root.TryGetProperty("best", out var bestElement)
-                || !(bestElement.ValueKind == JsonValueKind.Null || bestElement.ValueKind == JsonValueKind.Number && bestElement.TryGetDouble(out _)))
-                throw new CheckpointException(path, "field 'best': expected a number or null (reduce_lr_on_plateau)", "best");
-            double? best = bestElement.ValueKind == JsonValueKind.Null ? null : bestElement.GetDouble();
-            scheduler.LoadStateDict(new LrSchedulerState(step, lrs.EnumerateArray().Select(v => v.GetDouble()).ToArray(), best,
-                                                         Int("num_bad_epochs"), Int("cooldown_counter")));
+            scheduler.LoadStateDict(new LrSchedulerState(step));
+            return;
         }
-        catch (JsonException e)
-        {
-            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
-        }
+        if (!fields.TryGetValue("_last_lr", out var lrs) || lrs.ValueKind != JsonValueKind.Array
+            || lrs.GetArrayLength() != scheduler.BaseLrs.Count || lrs.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out _)))
+            throw new CheckpointException(path, $"field '_last_lr': expected {scheduler.BaseLrs.Count} learning rates (reduce_lr_on_plateau)", "_last_lr");
+        if (!fields.TryGetValue("best", out var bestElement)
+            || !(bestElement.ValueKind == JsonValueKind.Null || bestElement.ValueKind == JsonValueKind.Number && bestElement.TryGetDouble(out _)))
+            throw new CheckpointException(path, "field 'best': expected a number or null (reduce_lr_on_plateau)", "best");
+        double? best = bestElement.ValueKind == JsonValueKind.Null ? null : bestElement.GetDouble();
+        scheduler.LoadStateDict(new LrSchedulerState(step, lrs.EnumerateArray().Select(v => v.GetDouble()).ToArray(), best,
+                                                     Int("num_bad_epochs"), Int("cooldown_counter")));
     }
 
     /// <summary>Writes the fp16 loss scaler's state (torch's <c>scaler.state_dict()</c> keys) to <c>scaler.json</c>.</summary>
@@ -313,22 +304,17 @@ public static class TrainerCheckpoint
     {
         var path = Path.Combine(folder, ScalerName);
         if (!File.Exists(path)) return;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "expected a JSON object");
-            if (!root.TryGetProperty("scale", out var s) || !s.TryGetDouble(out var scale) || !(scale > 0) || double.IsInfinity(scale))
-                throw new CheckpointException(path, "field 'scale': expected a positive number", "scale");
-            if (!root.TryGetProperty("_growth_tracker", out var g) || !g.TryGetInt32(out var tracker) || tracker < 0)
-                throw new CheckpointException(path, "field '_growth_tracker': expected a non-negative integer", "_growth_tracker");
-            scaler.LoadStateDict(scaler.StateDict() with { Scale = scale, GrowthTracker = tracker });
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException(path, $"not valid JSON {PythonJson.ParseError(e)}", null, e);
-        }
+        var fields = PythonJson.ReadObject(PythonJson.ReadText(path), path);
+        if (!fields.TryGetValue("scale", out var s) || s.ValueKind != JsonValueKind.Number || !s.TryGetDouble(out var scale)
+            || !(scale > 0) || double.IsInfinity(scale))
+            throw new CheckpointException(path, "field 'scale': expected a positive number", "scale");
+        scaler.LoadStateDict(scaler.StateDict() with { Scale = scale, GrowthTracker = NonNegativeInt(fields, "_growth_tracker", path) });
     }
+
+    /// <summary>A field that must be a non-negative integer, or an error naming it.</summary>
+    static int NonNegativeInt(Dictionary<string, JsonElement> fields, string field, string path) =>
+        fields.TryGetValue(field, out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 0 ? n
+            : throw new CheckpointException(path, $"field '{field}': expected a non-negative integer", field);
 
     /// <summary>Writes the CPU random generator's state (dropout draws from it) to <c>rng_state.safetensors</c>.</summary>
     public static void SaveRngState(string folder)

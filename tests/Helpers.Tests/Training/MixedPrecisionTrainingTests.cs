@@ -132,6 +132,18 @@ public class MixedPrecisionTrainingTests
         var e = Assert.Throws<CheckpointException>(() => TrainerCheckpoint.LoadScaler(new GradScaler(), folder.Path));
         Assert.Contains("scale", e.Message);
         Assert.Contains(TrainerCheckpoint.ScalerName, e.Message);
+        // Values of the wrong JSON type, and a file that is not an object, are reported too (not an InvalidOperationException).
+        foreach (var (json, field) in new[] { ("{\"scale\": \"x\", \"_growth_tracker\": 0}", "'scale'"),
+                                             ("{\"scale\": 8, \"_growth_tracker\": \"3\"}", "'_growth_tracker'"),
+                                             ("[1]", "JSON object") })
+        {
+            File.WriteAllText(Path.Combine(folder.Path, TrainerCheckpoint.ScalerName), json);
+            Assert.Contains(field, Assert.Throws<CheckpointException>(() => TrainerCheckpoint.LoadScaler(new GradScaler(), folder.Path)).Message);
+        }
+        File.WriteAllText(Path.Combine(folder.Path, TrainerCheckpoint.SchedulerName), "{\"last_epoch\": \"3\"}");
+        using var p = new TorchSharp.Modules.Parameter(zeros(1));
+        var scheduler = new LrScheduler(TorchSharp.torch.optim.SGD([p], 0.1), _ => 1.0);
+        Assert.Contains("'last_epoch'", Assert.Throws<CheckpointException>(() => TrainerCheckpoint.LoadScheduler(scheduler, folder.Path)).Message);
     }
 
     /// <summary>Before step 2, sets the loss scale so large that fp16 gradients overflow (what a too-large scale does in
