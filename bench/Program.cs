@@ -1,6 +1,6 @@
 // The benchmark of issue 9: ours against PyTorch eager and the Hugging Face Trainer on this machine, and against the
 // machine's own matmul ceiling. Run it through bench/run.sh (it installs Debian's python3-torch with OpenBLAS when
-// missing and sets OMP_WAIT_POLICY=PASSIVE); the README's "Performance" section shows the latest report.
+// missing and sets OMP_WAIT_POLICY=PASSIVE); docs/performance.md shows the latest report.
 //   bench/run.sh [--quick] [--parts abcdef] [--rounds N] [--threads N] [--out DIR]
 using System.Diagnostics;
 using System.Text.Json;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark's one command (README, "Performance"): ours against PyTorch eager and the Hugging Face Trainer on
+# The benchmark's one command (docs/performance.md): ours against PyTorch eager and the Hugging Face Trainer on
 # this machine. Needs ../shared beside the repository. Installs what the PyTorch side needs when missing (Debian's
 # python3-torch with the OpenMP build of OpenBLAS, as ../shared/bench/README.md says), then builds and runs
 # bench/Benchmarks.csproj in Release. Arguments go to the benchmark: --quick, --parts abcdef, --rounds N, --threads N,

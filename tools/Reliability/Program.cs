@@ -1,4 +1,4 @@
-// The reliability programs (README, "Reliability"):
+// The reliability programs (docs/reliability.md):
 //   dotnet run -c Release --project tools/Reliability -- soak [--steps 10000] [--every 100] [--shape bert-tiny|tiny]
 //   dotnet run --project tools/Reliability -- crash-child <output dir>   (started and killed by CrashResumeTests)
 //   dotnet run --project tools/Reliability -- hub-fetch <repo id> <file>  (started in pairs by HubConcurrencyTests)

@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace FineTuning.Tests.Reliability;
 
 /// <summary>
-/// README's bad-input table, row by row: each row below makes one bad input in a fresh folder and checks that the
+/// The bad-input table of docs/reliability.md, row by row: each row below makes one bad input in a fresh folder and checks that the
 /// user sees exactly the message the README shows (with the folder written <c>&lt;dir&gt;</c>, a line break as ↵, and
 /// the end of a long message cut to " …"). A second test checks
 /// that README's table and these rows agree — same ids, inputs and exception types — and prints the table to paste
@@ -395,7 +395,7 @@ public class BadInputTableTests
     {
         var row = Rows.Single(r => r.Id == id);
         var readme = ReadmeTable().SingleOrDefault(r => r.Id == id)
-            ?? throw new Xunit.Sdk.XunitException($"README's bad-input table has no row {id}");
+            ?? throw new Xunit.Sdk.XunitException($"docs/reliability.md's bad-input table has no row {id}");
         var (type, message) = Run(row);
         Assert.Equal(row.Exception, type);
         if (readme.Message.EndsWith(" …", StringComparison.Ordinal))
@@ -411,7 +411,7 @@ public class BadInputTableTests
         var expected = Rows.Select(r => (r.Id, r.Input, r.Exception.Name)).ToList();
         var actual = readme.Select(r => (r.Id, r.Input, r.Exception)).ToList();
         if (!expected.SequenceEqual(actual))
-            throw new Xunit.Sdk.XunitException("README's bad-input table and BadInputTableTests.Rows disagree. The table to paste:\n\n" + MarkdownTable());
+            throw new Xunit.Sdk.XunitException("docs/reliability.md's bad-input table and BadInputTableTests.Rows disagree. The table to paste:\n\n" + MarkdownTable());
         Assert.True(Rows.Count >= 40, $"{Rows.Count} rows");
         Assert.Equal(Rows.Count, Rows.Select(r => r.Id).Distinct().Count());
     }
@@ -458,7 +458,7 @@ public class BadInputTableTests
 
     static List<ReadmeRow> ReadmeTable()
     {
-        var readme = Path.Combine(RepoRoot(), "README.md");
+        var readme = Path.Combine(RepoRoot(), "docs", "reliability.md");
         var text = File.ReadAllText(readme);
         int start = text.IndexOf(Start, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
         if (start < 0 || end < start) return [];

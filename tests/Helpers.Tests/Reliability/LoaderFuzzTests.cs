@@ -19,7 +19,7 @@ namespace FineTuning.Tests.Reliability;
 /// <remarks>
 /// Seeded and reproducible: case i of a target always makes the same file. CI runs <see cref="CiIterations"/> cases per
 /// target; the full run is <c>FUZZ_ITERATIONS=10000 dotnet test tests/Helpers.Tests --filter "FullyQualifiedName~LoaderFuzzTests"</c>
-/// (README, "Reliability"). <c>FUZZ_SEED</c> changes the seed; <c>FUZZ_CASE=target:i</c> replays one case.
+/// (docs/reliability.md). <c>FUZZ_SEED</c> changes the seed; <c>FUZZ_CASE=target:i</c> replays one case.
 /// </remarks>
 public class LoaderFuzzTests(ITestOutputHelper output)
 {
