@@ -51,6 +51,15 @@ public sealed record HubSettings
     /// default 10 s.</summary>
     public TimeSpan DownloadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a download may go on receiving less than <see cref="MinStallBytes"/> before it is given up as
+    /// stalled: a server that trickles a few bytes at a time never trips <see cref="DownloadTimeout"/> (each read gets
+    /// something), so this bounds it as a whole. Default 60 s. The bytes received are kept; the next attempt resumes.</summary>
+    public TimeSpan DownloadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The bytes a download must receive within each <see cref="DownloadStallTimeout"/> not to count as
+    /// stalled. Default 64 KiB (about 1 KiB/s).</summary>
+    public long MinStallBytes { get; init; } = 64 * 1024;
+
     /// <summary>Retries after a 5xx / 429 answer, a timeout or a dropped connection (a dropped download resumes where it
     /// stopped; the count starts again once bytes arrive). Default 5, as huggingface_hub's <c>http_backoff</c>.</summary>
     public int MaxRetries { get; init; } = 5;

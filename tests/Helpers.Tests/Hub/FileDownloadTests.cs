@@ -359,4 +359,40 @@ public sealed class FileDownloadTests : IDisposable
         Assert.Single(hub.RequestsTo("/cdn/", "GET")); // same content, same blob: linked, not downloaded again
         Assert.True(File.Exists(Path.Combine(RepoFolder, "snapshots", oldCommit, "weights.safetensors")));
     }
+
+    [Theory]
+    [InlineData(400_000L)]
+    [InlineData(1_000_000_000_000_000L)]
+    public void A_Hub_Claiming_A_Larger_Size_Than_The_Cdn_Serves_Fails_After_Bounded_Tries(long claimed)
+    {
+        // X-Linked-Size says more than the CDN has; the resume past its end is answered 416 (as S3 and CloudFront do).
+        // This used to download the whole file again and again, forever (each full download counted as progress).
+        repo.ClaimedSizes["weights.safetensors"] = claimed;
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var task = FileDownload.HfHubDownloadAsync(RepoId, "weights.safetensors", settings: Settings(), cancellationToken: patience.Token);
+        var e = Assert.Throws<HubException>(() => task.GetAwaiter().GetResult());
+        Assert.Contains($"should be of size {claimed} (the Hub's X-Linked-Size) but the server's file has size {Weights.Length}", e.Message);
+        Assert.InRange(hub.RequestsTo("/cdn/", "GET").Count, 1, 2); // one full download, one resume refused
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoFolder, "blobs")));
+    }
+
+    [Fact]
+    public void A_Server_That_Trickles_Bytes_Is_Given_Up_By_The_Stall_Limit()
+    {
+        // 100 bytes every 20 ms: every read gets something (DownloadTimeout never trips), but far below 64 KiB per second.
+        hub.TrickleNext("/cdn/", 100, TimeSpan.FromMilliseconds(20));
+        var s = Settings() with { DownloadStallTimeout = TimeSpan.FromSeconds(1) };
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var task = FileDownload.HfHubDownloadAsync(RepoId, "weights.safetensors", settings: s, cancellationToken: patience.Token);
+        var e = Assert.Throws<HubException>(() => task.GetAwaiter().GetResult());
+        Assert.Contains("stalled: the server sent only", e.Message);
+        Assert.Contains("reachable but too slow", e.Message);
+        Assert.Single(hub.RequestsTo("/cdn/", "GET"));
+        // What arrived is kept for the next attempt, which resumes it.
+        var partial = Assert.Single(Directory.GetFiles(Path.Combine(RepoFolder, "blobs"), "*.incomplete"));
+        Assert.InRange(new FileInfo(partial).Length, 1, Weights.Length - 1);
+        var path = FileDownload.HfHubDownload(RepoId, "weights.safetensors", settings: Settings());
+        Assert.Equal(Weights, File.ReadAllBytes(path));
+        Assert.NotNull(hub.RequestsTo("/cdn/", "GET")[1].Range);
+    }
 }
