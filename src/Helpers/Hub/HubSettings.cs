@@ -119,6 +119,26 @@ public sealed record HubSettings
         };
     }
 
+    /// <summary><see cref="Endpoint"/> as messages show it: a user name or password in it (<c>http://user:pass@host</c>)
+    /// replaced by <c>***</c>.</summary>
+    public string DisplayEndpoint => Redact(Endpoint);
+
+    /// <summary>An address as messages and logs show it: its userinfo (<c>user:password@</c>) replaced by <c>***@</c>;
+    /// anything else unchanged.</summary>
+    public static string Redact(string url)
+    {
+        // By hand rather than through Uri: the value may be one Uri refuses (and is then shown in an error).
+        int scheme = url.IndexOf("://", StringComparison.Ordinal);
+        int start = scheme < 0 ? 0 : scheme + 3;
+        int end = url.IndexOfAny(['/', '?', '#'], start);
+        var authority = end < 0 ? url[start..] : url[start..end];
+        int at = authority.LastIndexOf('@');
+        return at < 0 ? url : url[..start] + "***" + url[(start + at)..];
+    }
+
+    /// <inheritdoc cref="Redact(string)"/>
+    public static string Redact(Uri url) => Redact(url.OriginalString.Length > 0 && url.IsAbsoluteUri ? url.AbsoluteUri : url.ToString());
+
     /// <summary>huggingface_hub's <c>_is_true</c>: "1", "ON", "YES", "TRUE" in any case.</summary>
     internal static bool IsTrue(string? value) =>
         value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
@@ -155,7 +175,7 @@ public sealed record HubSettings
     static string ValidateEndpoint(string value, string what)
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(uri.Query))
-            throw new ArgumentException($"{what} must be an http(s) address such as {DefaultEndpoint}, found '{value}'", what);
+            throw new ArgumentException($"{what} must be an http(s) address such as {DefaultEndpoint}, found '{Redact(value)}'", what);
         return value.TrimEnd('/');
     }
 
@@ -174,7 +194,7 @@ public sealed record HubSettings
     bool PrintMembers(StringBuilder builder)
     {
         builder.Append(CultureInfo.InvariantCulture,
-            $"Endpoint = {Endpoint}, HubCache = {HubCache}, Token = {(Token is null ? "none" : "<set, hidden>")}, Offline = {Offline}, ")
+            $"Endpoint = {DisplayEndpoint}, HubCache = {HubCache}, Token = {(Token is null ? "none" : "<set, hidden>")}, Offline = {Offline}, ")
             .Append(CultureInfo.InvariantCulture, $"EtagTimeout = {EtagTimeout}, DownloadTimeout = {DownloadTimeout}, MaxRetries = {MaxRetries}");
         return true;
     }

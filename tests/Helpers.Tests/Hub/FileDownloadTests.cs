@@ -395,4 +395,40 @@ public sealed class FileDownloadTests : IDisposable
         Assert.Equal(Weights, File.ReadAllBytes(path));
         Assert.NotNull(hub.RequestsTo("/cdn/", "GET")[1].Range);
     }
+
+    [Fact]
+    public void Credentials_In_The_Endpoint_Are_Never_Shown()
+    {
+        var s = Settings() with { Endpoint = $"http://user:s3cret-pw@127.0.0.1:{hub.Port}" };
+        var shown = new List<string> { s.ToString(), s.DisplayEndpoint };
+        // An error answer (the message names the endpoint), then no server at all (the message names the host).
+        hub.FailNext("/resolve/", 500, times: 100);
+        shown.Add(HubTestSettings.CaptureLog(() => shown.Add(Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s)).Message)));
+        hub.Stop();
+        shown.Add(HubTestSettings.CaptureLog(() => shown.Add(Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s)).Message)));
+        shown.Add(Assert.Throws<ArgumentException>(() => HubSettings.FromEnvironment(n => n == "HF_ENDPOINT" ? "ftp://user:s3cret-pw@host" : null)).Message);
+        foreach (var text in shown) Assert.DoesNotContain("s3cret-pw", text);
+        Assert.Contains($"http://***@127.0.0.1:{hub.Port}", shown[2]);
+        Assert.Contains("ftp://***@host", shown[^1]);
+    }
+
+    [Fact]
+    public void A_Token_With_A_Non_Ascii_Character_Says_So_Not_That_There_Is_No_Connection()
+    {
+        var e = Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: Settings() with { Token = "hf_abc\u00e9def" }));
+        Assert.Contains("not printable ASCII at position 7 of 10", e.Message);
+        Assert.DoesNotContain("connect", e.Message);
+        Assert.DoesNotContain("abc", e.Message);
+        Assert.Empty(hub.Requests);
+    }
+
+    [Fact]
+    public void A_Server_That_Answers_Too_Slowly_Is_Called_Slow_Not_Unreachable()
+    {
+        hub.StallNext("/resolve/", TimeSpan.FromSeconds(3), times: 100, method: "HEAD");
+        var s = Settings() with { EtagTimeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1 };
+        var e = Assert.Throws<LocalEntryNotFoundException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s));
+        Assert.Contains("did not answer the request for config.json of model org/tiny (revision main) within 0.3 s (HF_HUB_ETAG_TIMEOUT)", e.Message);
+        Assert.DoesNotContain("internet connection", e.Message);
+    }
 }
