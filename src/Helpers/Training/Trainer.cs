@@ -177,6 +177,10 @@ public class Trainer
         using var outputLock = LockOutputDir();                                     // one Trainer per OutputDir
         var train = PrepareDataset(TrainDataset ?? throw new InvalidOperationException("Trainer.Train() needs a trainDataset."), "training set");
         if (train.Count == 0) throw new InvalidOperationException("The training data set is empty (0 examples): nothing to train on.");
+        // Before any step: a bad label would otherwise end in libtorch's "Target -1 is out of bounds" (for the eval set,
+        // after the whole run).
+        CheckLabels(train, "training set");
+        if (EvalDataset is not null && Args.EvalStrategy != IntervalStrategy.No) CheckLabels(EvalDataset, "evaluation set");
         var loader = GetTrainDataLoader(train);
         var plan = TrainingPlan.For(Args, loader.Count, train.Count);
         CreateOptimizerAndScheduler(plan.MaxSteps);
@@ -735,6 +739,39 @@ public class Trainer
 
     CollatedBatch Collate(Dataset dataset, int[] indices) =>
         DataCollator.Collate(indices.Select(i => dataset[i]).ToArray(), Device);
+
+    /// <summary>
+    /// The labels a loss can take: class ids 0..classes-1 (or -100, the loss's ignore index) and finite scores. A
+    /// missing label (-1, the "no label" of GLUE's test split) or a NaN is refused, naming the row and its file.
+    /// </summary>
+    /// <exception cref="ArgumentException">A row's label cannot be trained or evaluated on.</exception>
+    void CheckLabels(Dataset dataset, string description)
+    {
+        var column = dataset.Features.ContainsKey("labels") ? "labels" : dataset.Features.ContainsKey("label") ? "label" : null;
+        if (column is null) return;
+        // The number of classes: the rows of the classification head's weight (classifier.weight [num_labels, hidden]).
+        var head = module.named_parameters().LastOrDefault(p => p.name == "classifier.weight" || p.name.EndsWith(".classifier.weight", StringComparison.Ordinal));
+        long? classes = head.parameter is { } w ? w.shape[0] : null;
+        if (classes == 1) return; // regression: scores, checked below only when they are floats
+        var values = dataset[column];
+        for (int i = 0; i < values.Count; i++)
+        {
+            var problem = values[i] switch
+            {
+                long or int when Convert.ToInt64(values[i], System.Globalization.CultureInfo.InvariantCulture) is var id
+                                 && id != -100 && (id < 0 || id >= classes) =>
+                    $"is {id}; class ids go from 0 to {(classes ?? 1) - 1}{(id == -1 ? " (-1 means 'no label', as in GLUE's test split)" : "")}",
+                float x when !float.IsFinite(x) => $"is {x}, not a finite number",
+                double x when !double.IsFinite(x) => $"is {x}, not a finite number",
+                null => "is missing",
+                _ => null,
+            };
+            if (problem is null) continue;
+            var where = dataset.Info.DataFiles.Count == 1 ? $" ({dataset.Info.DataFiles[0]}, {dataset.Info.Where(i)})" : "";
+            throw new ArgumentException($"The {description}'s '{column}' of row {i}{where} {problem}: the loss cannot use it. "
+                + "Fix or remove the rows without a usable label before training.", description == "training set" ? "trainDataset" : "evalDataset");
+        }
+    }
 
     /// <summary>HF <c>_remove_unused_columns</c>: drops the columns the model's forward does not take (the course's
     /// sentence1, sentence2, idx), saying which, as HF does.</summary>
