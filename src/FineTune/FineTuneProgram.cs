@@ -85,6 +85,14 @@ public static class FineTuneProgram
         }
     }
 
+    /// <summary>The library's advice in command-line terms: its messages name API parameters (for notebooks), finetune's
+    /// user needs the flag.</summary>
+    internal static string InFlags(string message) => System.Text.RegularExpressions.Regex.Replace(
+        message.Replace("You may consider adding `ignoreMismatchedSizes: true` in the model `FromPretrained` method.",
+                        "You may consider adding --ignore_mismatched_sizes to the command line.", StringComparison.Ordinal),
+        @"Remove it before collating \(e\.g\. dataset\.RemoveColumns\(""[^""]*""\)\), as the course does with sentence1, sentence2 and idx\.",
+        "Leave --remove_unused_columns on (the default: columns the model does not take are dropped), or remove the column from your data file.");
+
     static int UsageError(TextWriter error, string message)
     {
         error.WriteLine(CommandLine.Usage());
@@ -96,9 +104,9 @@ public static class FineTuneProgram
     /// <summary>The message of an error the user can act on; with the exception type and stack for anything unexpected.</summary>
     static string Describe(Exception e) => e switch
     {
-        ArgumentException a => CommandLine.Message(a),
+        ArgumentException a => InFlags(CommandLine.Message(a)),
         FineTuneException or DatasetFormatException or CheckpointException or TrainingException or IOException
-            or NotSupportedException or InvalidOperationException or KeyNotFoundException => e.Message,
+            or NotSupportedException or InvalidOperationException or KeyNotFoundException => InFlags(e.Message),
         _ => $"{e.GetType().FullName}: {e.Message}\n{e.StackTrace}",
     };
 }
@@ -121,6 +129,12 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         // run_glue's set_seed(training_args.seed) before the model is built: the new classifier head is seeded.
         manual_seed(t.Seed);
         var data = RunData.Load(a, t.DoTrain, t.DoEval, t.DoPredict);
+        // Room for the special tokens and one token of text: [CLS] a [SEP] (3), [CLS] a [SEP] b [SEP] with longest_first (4).
+        int minLength = data.TextColumns.Count > 1 ? 4 : 3;
+        if (a.MaxSeqLength < minLength)
+            throw new UsageException($"argument --max_seq_length: must be at least {minLength} for "
+                + (data.TextColumns.Count > 1 ? "sentence pairs ([CLS], [SEP], [SEP] and one token of text)" : "single sentences ([CLS], [SEP] and one token of text)")
+                + $", got {a.MaxSeqLength}");
         var modelPath = a.ModelNameOrPath!;
         var tokenizer = LoadFromModelPath(a.TokenizerName ?? modelPath, a.TokenizerName is null ? "model_name_or_path" : "tokenizer_name",
             () => AutoTokenizer.FromPretrained(a.TokenizerName ?? modelPath));
@@ -136,6 +150,16 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
             modelPath, numLabels: data.IsRegression ? 1 : null, id2label: id2label,
             problemType: data.IsRegression ? "regression" : "single_label_classification", ignoreMismatchedSizes: a.IgnoreMismatchedSizes));
 
+        try
+        {
+            Trainer.CheckVocabularyFits(model, tokenizer); // here, before tokenizing: a vocab.txt bigger than vocab_size
+        }
+        catch (ArgumentException e)
+        {
+            throw new FineTuneException($"--{(a.TokenizerName is null ? "model_name_or_path" : "tokenizer_name")} {a.TokenizerName ?? modelPath}: "
+                + CommandLine.Message(e).Replace("Use the tokenizer that was saved with the model (the same folder or Hub id)",
+                    "Use the tokenizer that was saved with the model (leave out --tokenizer_name, or give the model's folder or Hub id)"), e);
+        }
         int maxSeqLength = MaxSeqLength(tokenizer, config);
         Dataset? Prepare(Split? split, int? limit) => split is null ? null : Tokenize(data, split, labelToId, tokenizer, maxSeqLength, limit);
         var train = Prepare(data.Train, a.MaxTrainSamples);
@@ -143,6 +167,8 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         var evalMismatched = Prepare(data.EvalMismatched, a.MaxEvalSamples);
         var test = Prepare(data.Test, a.MaxPredictSamples);
         var testMismatched = Prepare(data.TestMismatched, a.MaxPredictSamples);
+        if (tokenizer.TruncatedPairs > 0)
+            Logging.Info($"{tokenizer.TruncatedPairs:N0} sentence pairs were longer than --max_seq_length {maxSeqLength} and were truncated (longest_first).");
         if (train is not null) LogSamples(train);
         if (interrupt.IsCancellationRequested) return Interrupted("before training started: nothing was saved.");
 
@@ -209,6 +235,9 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         if (t.EvalStrategy != IntervalStrategy.No && !t.DoEval) t = t with { DoEval = true };
         if (!t.DoTrain && !t.DoEval && !t.DoPredict)
             throw new UsageException("nothing to do: add --do_train, --do_eval and/or --do_predict");
+        if (t.OutputDir is "None" or "none" or "null")
+            throw new UsageException($"argument --output_dir: '{t.OutputDir}' is Python's None, not a folder; give the folder to write the model, "
+                + "checkpoints and results to (e.g. --output_dir runs/mrpc)");
         if (a.MaxSeqLength < 1) throw new UsageException($"argument --max_seq_length: must be at least 1, got {a.MaxSeqLength}");
         foreach (var (name, value) in new[] { ("max_train_samples", a.MaxTrainSamples), ("max_eval_samples", a.MaxEvalSamples), ("max_predict_samples", a.MaxPredictSamples) })
             if (value is < 1) throw new UsageException($"argument --{name}: must be at least 1, got {value}");

@@ -97,10 +97,15 @@ internal static class MetricsFiles
     public static string PredictResults(IReadOnlyList<string> predictions)
     {
         var sb = new StringBuilder("index\tprediction\n");
-        for (int i = 0; i < predictions.Count; i++) sb.Append(i.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(predictions[i]).Append('\n');
+        for (int i = 0; i < predictions.Count; i++) sb.Append(i.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(OneField(predictions[i])).Append('\n');
         return sb.ToString();
     }
 
     /// <summary>A regression prediction as Python's <c>f"{x:3.3f}"</c>.</summary>
     public static string Score(double x) => PythonRepr.Fixed(x, 3).PadLeft(3);
+
+    /// <summary>A label as one tab-separated field: a tab or line break in it (a label of your own data may have one) is
+    /// written as <c>\t</c>, <c>\n</c>, <c>\r</c>, so every line of the file stays one example.</summary>
+    internal static string OneField(string value) =>
+        value.AsSpan().IndexOfAny('\t', '\n', '\r') < 0 ? value : value.Replace("\t", "\\t").Replace("\n", "\\n").Replace("\r", "\\r");
 }

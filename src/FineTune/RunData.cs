@@ -198,6 +198,7 @@ internal sealed class RunData
             if (!split.Dataset.Features.ContainsKey(LabelColumn))
                 throw new FineTuneException($"--label_column: column '{LabelColumn}' is not in the {split.Name} data ({split.Source}); "
                     + $"its columns are: {Columns(split.Dataset)}");
+        CheckEveryRowHasALabel();
         // The type of the labels: those of the first split that has them (none: prediction only, the model decides).
         var feature = new[] { Train, Eval, EvalMismatched, Test, TestMismatched }.OfType<Split>()
             .Select(s => s.Dataset.Features.TryGetValue(LabelColumn, out var f) ? f : null).FirstOrDefault(f => f is not null);
@@ -247,6 +248,40 @@ internal sealed class RunData
                 + $"({Train.Source}) does not: {string.Join(", ", names.Take(10).Select(n => $"'{n}'"))}{(names.Count > 10 ? ", ..." : "")} "
                 + $"({unseen.Count} row(s), first at data row {unseen[0].i + 1}). The model only learns the training labels: "
                 + $"{string.Join(", ", LabelList.Select(n => $"'{n}'"))}. Fix those rows or add examples of those labels to the training data.");
+        }
+    }
+
+    /// <summary>
+    /// Every row of the training and validation data needs a usable label: a missing one (an empty cell, a JSON line
+    /// without the key, a ClassLabel's -1) used to become id -1 and crash libtorch's loss — after the whole training run
+    /// when the row was in the validation file — and a NaN or infinite score made the loss NaN. Refused here, when the
+    /// data is read, naming the file, the line (or row) and the column.
+    /// </summary>
+    void CheckEveryRowHasALabel()
+    {
+        foreach (var split in new[] { Train, Eval, EvalMismatched }.OfType<Split>())
+        {
+            var d = split.Dataset;
+            if (!d.Features.ContainsKey(LabelColumn)) continue;
+            var feature = d.Features[LabelColumn];
+            var raw = d[LabelColumn];
+            for (int i = 0; i < d.Count; i++)
+            {
+                var problem = raw[i] switch
+                {
+                    null => "the label is missing (an empty cell, a null, or a JSON line without this key)",
+                    string { Length: 0 } => "the label is missing (an empty cell)",
+                    long id when feature is ClassLabel && id < 0 => $"the label is missing (class id {id}, which means 'no label')",
+                    double x when !double.IsFinite(x) => $"the label {PythonRepr.Float(x)} is not a finite number (a NaN or infinite label makes the loss NaN)",
+                    float x when !float.IsFinite(x) => $"the label {PythonRepr.Float(x)} is not a finite number (a NaN or infinite label makes the loss NaN)",
+                    _ => null,
+                };
+                if (problem is null) continue;
+                var path = d.Info.DataFiles.Count == 1 ? d.Info.DataFiles[0] : split.Source;
+                int? line = d.Info.Lines is { } lines && i < lines.Count ? lines[i] : null;
+                throw new DatasetFormatException(path, line, LabelColumn, (line is null ? $"{d.Info.Where(i)}: " : "") + problem
+                    + $"; every row of the {split.Name} data needs a label. Fix or remove the row.");
+            }
         }
     }
 

@@ -247,7 +247,8 @@ public sealed class Dataset
             data.Remove(name);
             features.RemoveAll(p => p.Key == name);
         }
-        return new Dataset(new Features(features), data, Info);
+        // Rows mapped into another number of rows no longer start on the lines recorded.
+        return new Dataset(new Features(features), data, data.Values.FirstOrDefault()?.Count == Count ? Info : Info with { Lines = null });
     }
 
     // ---- Column operations -------------------------------------------------------------------------------------
@@ -315,7 +316,8 @@ public sealed class Dataset
     public Dataset Select(IEnumerable<int> indices)
     {
         var idx = indices as IReadOnlyList<int> ?? indices.ToArray();
-        return new Dataset(Features, columns.ToDictionary(c => c.Key, c => ColumnLists.Gather(c.Value, idx), StringComparer.Ordinal), Info);
+        return new Dataset(Features, columns.ToDictionary(c => c.Key, c => ColumnLists.Gather(c.Value, idx), StringComparer.Ordinal),
+                           Info.Lines is { } lines ? Info with { Lines = idx.Select(i => lines[i]).ToArray() } : Info);
     }
 
     /// <summary>

@@ -6,4 +6,11 @@ namespace FineTuning.Data;
 public sealed record DatasetInfo(IReadOnlyList<string> DataFiles, int SkippedRows)
 {
     public static DatasetInfo Empty { get; } = new([], 0);
+
+    /// <summary>For rows read from one text file (CSV, TSV, JSON lines): the 1-based line each row starts on, so that
+    /// a later check can name it; null when unknown (parquet, several files, or rows selected or mapped since).</summary>
+    public IReadOnlyList<int>? Lines { get; init; }
+
+    /// <summary>"line N" of row <paramref name="row"/> (0-based) when known, else "data row N+1".</summary>
+    public string Where(int row) => Lines is { } lines && row < lines.Count ? $"line {lines[row]}" : $"data row {row + 1}";
 }

@@ -117,7 +117,7 @@ public static class Datasets
             }
             throw new EntryNotFoundException(
                 $"GLUE {task.Name}: {hub.Repo} has none of {string.Join(", ", files)} (revision {hub.Revision}); " +
-                $"check {hub.Settings.Endpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)}/{task.Name}, or pass dataDir.",
+                $"check {hub.Settings.DisplayEndpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)}/{task.Name}, or pass dataDir.",
                 hub.Repo.Id, files[0], hub.Revision, null);
         }
         return Path.Combine(hub.Folder, task.Name);

@@ -83,9 +83,13 @@ internal sealed record GlueTask(string Name, string Folder, (string Feature, str
                 if (label is not null)
                     labels.Add(labelIndex < 0 ? -1 : UserFiles.LabelId(path, r.Line, LabelHeader, r.Fields[labelIndex], label));
                 else
-                    scores.Add(labelIndex < 0 ? -1f : float.TryParse(r.Fields[labelIndex], NumberStyles.Float, CultureInfo.InvariantCulture, out float s)
-                        ? s
-                        : throw new DatasetFormatException(path, r.Line, LabelHeader, $"score '{r.Fields[labelIndex]}' is not a number"));
+                    scores.Add(labelIndex < 0 ? -1f
+                        : !float.TryParse(r.Fields[labelIndex], NumberStyles.Float, CultureInfo.InvariantCulture, out float s)
+                            ? throw new DatasetFormatException(path, r.Line, LabelHeader, $"score '{r.Fields[labelIndex]}' is not a number")
+                        : !float.IsFinite(s)
+                            ? throw new DatasetFormatException(path, r.Line, LabelHeader,
+                                $"score '{r.Fields[labelIndex]}' is not a finite number (a NaN or infinite label makes the loss NaN)")
+                        : s);
                 for (int t = 0; t < Text.Length; t++) texts[t].Add(r.Fields[textIndex[t]]);
                 idx.Add(n);
             }

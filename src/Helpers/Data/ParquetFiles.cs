@@ -53,6 +53,13 @@ internal static class ParquetFiles
                     ColumnLists.AddRange(columns[field.Name], await ReadColumn(path, group, field, n, rowsBefore).ConfigureAwait(false));
                 rowsBefore += n;
             }
+            // A ClassLabel value outside its names (HF writes -1 for "no label") would reach the loss as an id libtorch refuses.
+            foreach (var (name, feature) in features)
+                if (feature is ClassLabel label && columns[name] is List<long> ids)
+                    for (int i = 0; i < ids.Count; i++)
+                        if (ids[i] < -1 || ids[i] >= label.NumClasses)
+                            throw new DatasetFormatException(path, null, name,
+                                $"row {i + 1}: label {ids[i]} is out of range: {label.NumClasses} classes ({string.Join(", ", label.Names)}) take 0..{label.NumClasses - 1} (-1 = no label)");
             return new Dataset(new Features(features), columns, new DatasetInfo([path], 0));
         }
     }

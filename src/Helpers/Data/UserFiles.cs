@@ -195,7 +195,7 @@ internal static class UserFiles
             features.Add(KeyValuePair.Create(name, feature));
             data[name] = list;
         }
-        return new Dataset(new Features(features), data, new DatasetInfo([table.Path], skipped));
+        return new Dataset(new Features(features), data, new DatasetInfo([table.Path], skipped) { Lines = table.Lines.ToArray() });
     }
 
     static (FeatureType, IList) InferColumn(RawTable table, int c)

@@ -32,6 +32,10 @@ internal static class BlobDownload
         var incomplete = destination + ".incomplete";
         var what = $"{file} of {repo}";
         int failures = 0;
+        // The most bytes the partial file has held: only growing past it counts as progress. A server whose file is
+        // shorter than X-Linked-Size answers the resume with 416, the partial file is dropped and the whole file comes
+        // again — that is no progress, and must not reset the retry count (it used to: an endless download).
+        long highWater = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
         while (true)
         {
             long resume = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
@@ -42,7 +46,6 @@ internal static class BlobDownload
                 resume = 0;
             }
             if (expectedSize is { } complete && resume == complete && resume > 0) break; // an earlier run got it all
-            long before = resume;
             try
             {
                 await GetAsync(http, url, withToken, incomplete, resume, expectedSize, repo, file, revision, cancellationToken).ConfigureAwait(false);
@@ -51,11 +54,15 @@ internal static class BlobDownload
             catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
                 long now = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
-                if (now > before) failures = 0; // progress was made: the retry budget is for stalls, not for long files
+                if (now > highWater)
+                {
+                    highWater = now;
+                    failures = 0; // new bytes: the retry budget is for stalls, not for long files
+                }
                 if (++failures > settings.MaxRetries)
                     throw new HubException(
-                        $"downloading {what} failed {failures} times in a row ({e.Message}); the {now} bytes received are kept in " +
-                        $"{incomplete} and the next attempt resumes from there", repo.Id, file, revision, null, e);
+                        $"downloading {what} failed {failures} times in a row without getting past byte {highWater} ({e.Message}); the {now} bytes " +
+                        $"received are kept in {incomplete} and the next attempt resumes from there", repo.Id, file, revision, null, e);
                 var wait = settings.Backoff(failures - 1);
                 Logging.Warning($"Error while downloading {what}: {e.Message}. Resuming from byte {now} in {wait.TotalSeconds:0.###} s " +
                                 $"[retry {failures}/{settings.MaxRetries}]");
@@ -78,8 +85,17 @@ internal static class BlobDownload
                                        .ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
-            // Our partial file does not fit the server's: drop it, the next attempt starts from zero.
+            // S3 and CloudFront answer a resume at the end of their file with 416 and "Content-Range: bytes */{size}". When
+            // that size is what we already have, the server's file is complete and shorter than the Hub said: downloading
+            // it again cannot help (it used to, endlessly). Otherwise our partial file does not fit the server's: drop it.
             File.Delete(incomplete);
+            if (response.Content.Headers.ContentRange is { HasRange: false, Length: { } serverSize } && serverSize == resume
+                && expectedSize is { } claimed && claimed != serverSize)
+                throw new HubException(
+                    $"Consistency check failed: {file} of {repo} should be of size {claimed} (the Hub's X-Linked-Size) but the server's file " +
+                    $"has size {serverSize} (it refused to send bytes past it: 416 Range Not Satisfiable). Nothing was kept in the cache; " +
+                    "retry later, and if it persists the Hub's metadata and its storage disagree (or a proxy truncates the file).",
+                    repo.Id, file, revision, response.StatusCode);
             throw new IOException($"the server refused to resume at byte {resume} (416)");
         }
         http.Raise(response, repo, file, revision);
@@ -93,6 +109,8 @@ internal static class BlobDownload
         var started = time.GetTimestamp();
         long lastReport = started;
         long done = resume;
+        // The overall stall limit: at least MinStallBytes in every DownloadStallTimeout window.
+        long windowStart = started, windowBytes = 0;
         DownloadProgress Progress(bool complete) => new()
         {
             FileName = file, RepoId = repo.Id, BytesDownloaded = done, TotalBytes = total, ResumedFrom = resume,
@@ -131,7 +149,23 @@ internal static class BlobDownload
                 if (n == 0) break;
                 output.Write(buffer, 0, n);
                 done += n;
+                windowBytes += n;
                 var now = time.GetTimestamp();
+                if (time.GetElapsedTime(windowStart, now) >= settings.DownloadStallTimeout)
+                {
+                    if (windowBytes < settings.MinStallBytes)
+                    {
+                        output.Flush(flushToDisk: true);
+                        throw new HubException(
+                            $"downloading {file} of {repo} stalled: the server sent only {windowBytes} bytes in the last " +
+                            $"{time.GetElapsedTime(windowStart, now).TotalSeconds:0.#} s (less than {settings.MinStallBytes} bytes per " +
+                            $"{settings.DownloadStallTimeout.TotalSeconds:0.###} s), so it is reachable but too slow. The {done} bytes received are kept in " +
+                            $"{incomplete} and the next attempt resumes from there; retry later, or raise HubSettings.DownloadStallTimeout " +
+                            "for a very slow connection.", repo.Id, file, revision);
+                    }
+                    windowStart = now;
+                    windowBytes = 0;
+                }
                 if (time.GetElapsedTime(lastReport, now) >= ReportInterval)
                 {
                     lastReport = now;

@@ -96,10 +96,10 @@ public static class FileDownload
         }
 
         var commitHash = RepoPath.Token(metadata.CommitHash ?? throw new HubException(
-            $"{filename} of {repo}: the answer from {settings.Endpoint} has no X-Repo-Commit header; is it a Hugging Face Hub (HF_ENDPOINT)?",
+            $"{filename} of {repo}: the answer from {settings.DisplayEndpoint} has no X-Repo-Commit header; is it a Hugging Face Hub (HF_ENDPOINT)?",
             repo.Id, filename, revision), "commit hash (X-Repo-Commit)");
         var etag = RepoPath.Token(metadata.Etag ?? throw new HubException(
-            $"{filename} of {repo}: the answer from {settings.Endpoint} has no ETag, so the file cannot be cached reliably.",
+            $"{filename} of {repo}: the answer from {settings.DisplayEndpoint} has no ETag, so the file cannot be cached reliably.",
             repo.Id, filename, revision), "ETag");
 
         var blob = cache.BlobPath(repo, etag);
@@ -119,7 +119,7 @@ public static class FileDownload
                     if (!File.Exists(blob))
                     {
                         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-                        Logging.Info($"downloading {metadata.Location.GetLeftPart(UriPartial.Path)} to {blob}");
+                        Logging.Info($"downloading {HubSettings.Redact(metadata.Location.GetLeftPart(UriPartial.Path))} to {blob}");
                         await BlobDownload.RunAsync(http, metadata.Location, !metadata.Redirected, blob, metadata.Size, metadata.IsLfs ? etag : null,
                                                     repo, filename, revision, cancellationToken).ConfigureAwait(false);
                         downloaded = true;
@@ -155,10 +155,21 @@ public static class FileDownload
                 $"Cannot find {filename} of {repo} (revision {revision}): {where}, and offline mode is on (HF_HUB_OFFLINE=1 or " +
                 "HubSettings.Offline), so it may not be downloaded. Download it once online, or pass the path of a local folder that has it.",
                 repo.Id, filename, revision)
-            : new LocalEntryNotFoundException(
-                $"We couldn't connect to '{settings.Endpoint}' to load {filename} of {repo} (revision {revision}), and {where}. " +
-                "Check your internet connection, or see how to run offline (HF_HUB_OFFLINE=1) in the README.",
-                repo.Id, filename, revision, networkError);
+            : new LocalEntryNotFoundException(networkError.InnerException switch
+            {
+                // Reached, or at least not refused, but no answer in time: a slow server, not a missing connection.
+                TimeoutException =>
+                    $"'{settings.DisplayEndpoint}' did not answer the request for {filename} of {repo} (revision {revision}) within " +
+                    $"{settings.EtagTimeout.TotalSeconds:0.###} s (HF_HUB_ETAG_TIMEOUT), also after {settings.MaxRetries} retries, and {where}. " +
+                    "The server (or a proxy) is slow or overloaded: try again later, or give it more time, e.g. HF_HUB_ETAG_TIMEOUT=60.",
+                HttpRequestException { HttpRequestError: not (HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError
+                    or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError or HttpRequestError.Unknown) } http =>
+                    $"'{settings.DisplayEndpoint}' broke off the request for {filename} of {repo} (revision {revision}): {http.Message}, " +
+                    $"and {where}. Try again; if it persists, a proxy or the server is failing.",
+                _ =>
+                    $"We couldn't connect to '{settings.DisplayEndpoint}' to load {filename} of {repo} (revision {revision}), and {where}. " +
+                    "Check your internet connection, or see how to run offline (HF_HUB_OFFLINE=1) in the README.",
+            }, repo.Id, filename, revision, networkError);
     }
 
     /// <summary>

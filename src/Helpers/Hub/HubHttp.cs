@@ -48,7 +48,16 @@ internal sealed class HubHttp(HubSettings settings)
         // HEAD: the size of the file itself, not of a compressed answer (huggingface_hub asks for identity too).
         request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
         if (withToken && Settings.Token is { } token && IsEndpointHost(url))
+        {
+            // A header is ASCII: HttpClient would fail the send, and that read as "no connection". Say what it is,
+            // naming the position only (the character is part of the secret).
+            int bad = token.AsSpan().IndexOfAnyExceptInRange('!', '~');
+            if (bad >= 0)
+                throw new HubException($"the Hugging Face token (HF_TOKEN, HUGGING_FACE_HUB_TOKEN, the token file or HubSettings.Token) has a " +
+                    $"character that is not printable ASCII at position {bad + 1} of {token.Length}, so it cannot be sent. Tokens are ASCII " +
+                    "(hf_ and letters/digits): copy it again from your Hugging Face settings, without spaces or typographic quotes.");
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
         if (rangeStart > 0) request.Headers.Range = new RangeHeaderValue(rangeStart, null);
         return request;
     }
@@ -79,7 +88,7 @@ internal sealed class HubHttp(HubSettings settings)
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
-                failure = new TimeoutException($"no answer from {request.RequestUri!.GetLeftPart(UriPartial.Authority)} within {timeout.TotalSeconds:0.###} s", e);
+                failure = new TimeoutException($"no answer from {HubSettings.Redact(request.RequestUri!.GetLeftPart(UriPartial.Authority))} within {timeout.TotalSeconds:0.###} s", e);
                 retryable = retryNetworkErrors;
             }
             catch (HttpRequestException e)
@@ -92,7 +101,7 @@ internal sealed class HubHttp(HubSettings settings)
             {
                 if (response is not null) return response;
                 throw new HubUnreachableException(
-                    $"{what}: could not reach {request.RequestUri!.GetLeftPart(UriPartial.Authority)} ({failure!.Message})", failure);
+                    $"{what}: could not reach {HubSettings.Redact(request.RequestUri!.GetLeftPart(UriPartial.Authority))} ({failure!.Message})", failure);
             }
             var reason = response is not null ? $"{(int)response.StatusCode} {response.ReasonPhrase}" : failure!.Message;
             response?.Dispose();
@@ -123,7 +132,7 @@ internal sealed class HubHttp(HubSettings settings)
             if (status is >= 300 and <= 399 && location is not null && !location.IsAbsoluteUri)
             {
                 if (redirects >= MaxRedirects)
-                    throw new HubException($"{file} of {repo}: more than {MaxRedirects} redirects from {Settings.Endpoint}", repo.Id, file, revision, response.StatusCode);
+                    throw new HubException($"{file} of {repo}: more than {MaxRedirects} redirects from {Settings.DisplayEndpoint}", repo.Id, file, revision, response.StatusCode);
                 url = new Uri(url, location);
                 continue;
             }
@@ -177,7 +186,7 @@ internal sealed class HubHttp(HubSettings settings)
         var code = Header(response, "X-Error-Code");
         var serverMessage = Header(response, "X-Error-Message") is { Length: > 0 } m ? $" The server says: {Shorten(m)}" : "";
         var commit = Header(response, "X-Repo-Commit");
-        var endpoint = Settings.Endpoint;
+        var endpoint = Settings.DisplayEndpoint;
         var authHint = Settings.Token is null
             ? "No token was sent: if the repository is private or gated, set HF_TOKEN (or run `huggingface-cli login`), or pass HubSettings { Token = … }."
             : "A token was sent; it does not give access to this repository.";

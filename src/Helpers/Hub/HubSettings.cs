@@ -62,6 +62,15 @@ public sealed record HubSettings
     /// default 10 s.</summary>
     public TimeSpan DownloadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a download may go on receiving less than <see cref="MinStallBytes"/> before it is given up as
+    /// stalled: a server that trickles a few bytes at a time never trips <see cref="DownloadTimeout"/> (each read gets
+    /// something), so this bounds it as a whole. Default 60 s. The bytes received are kept; the next attempt resumes.</summary>
+    public TimeSpan DownloadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The bytes a download must receive within each <see cref="DownloadStallTimeout"/> not to count as
+    /// stalled. Default 64 KiB (about 1 KiB/s).</summary>
+    public long MinStallBytes { get; init; } = 64 * 1024;
+
     /// <summary>Retries after a 5xx / 429 answer, a timeout or a dropped connection (a dropped download resumes where it
     /// stopped; the count starts again once bytes arrive). Default 5, as huggingface_hub's <c>http_backoff</c>.</summary>
     public int MaxRetries { get; init; } = 5;
@@ -122,6 +131,26 @@ public sealed record HubSettings
         };
     }
 
+    /// <summary><see cref="Endpoint"/> as messages show it: a user name or password in it (<c>http://user:pass@host</c>)
+    /// replaced by <c>***</c>.</summary>
+    public string DisplayEndpoint => Redact(Endpoint);
+
+    /// <summary>An address as messages and logs show it: its userinfo (<c>user:password@</c>) replaced by <c>***@</c>;
+    /// anything else unchanged.</summary>
+    public static string Redact(string url)
+    {
+        // By hand rather than through Uri: the value may be one Uri refuses (and is then shown in an error).
+        int scheme = url.IndexOf("://", StringComparison.Ordinal);
+        int start = scheme < 0 ? 0 : scheme + 3;
+        int end = url.IndexOfAny(['/', '?', '#'], start);
+        var authority = end < 0 ? url[start..] : url[start..end];
+        int at = authority.LastIndexOf('@');
+        return at < 0 ? url : url[..start] + "***" + url[(start + at)..];
+    }
+
+    /// <inheritdoc cref="Redact(string)"/>
+    public static string Redact(Uri url) => Redact(url.OriginalString.Length > 0 && url.IsAbsoluteUri ? url.AbsoluteUri : url.ToString());
+
     /// <summary>huggingface_hub's <c>_is_true</c>: "1", "ON", "YES", "TRUE" in any case.</summary>
     internal static bool IsTrue(string? value) =>
         value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
@@ -158,7 +187,7 @@ public sealed record HubSettings
     static string ValidateEndpoint(string value, string what)
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(uri.Query))
-            throw new ArgumentException($"{what} must be an http(s) address such as {DefaultEndpoint}, found '{value}'", what);
+            throw new ArgumentException($"{what} must be an http(s) address such as {DefaultEndpoint}, found '{Redact(value)}'", what);
         return value.TrimEnd('/');
     }
 
@@ -177,7 +206,7 @@ public sealed record HubSettings
     bool PrintMembers(StringBuilder builder)
     {
         builder.Append(CultureInfo.InvariantCulture,
-            $"Endpoint = {Endpoint}, HubCache = {HubCache}, Token = {(Token is null ? "none" : "<set, hidden>")}, Offline = {Offline}, ")
+            $"Endpoint = {DisplayEndpoint}, HubCache = {HubCache}, Token = {(Token is null ? "none" : "<set, hidden>")}, Offline = {Offline}, ")
             .Append(CultureInfo.InvariantCulture, $"EtagTimeout = {EtagTimeout}, DownloadTimeout = {DownloadTimeout}, MaxRetries = {MaxRetries}");
         return true;
     }

@@ -84,7 +84,7 @@ internal static class PretrainedSource
                     $"AutoModel.from_pretrained(\"{nameOrPath}\").save_pretrained(\"folder\", safe_serialization=True), then load the folder.");
         throw new EntryNotFoundException(
             $"{hub.Repo.Id} does not appear to have a file named {SafeTensorsCheckpoint.SingleFileName} or {SafeTensorsCheckpoint.IndexName} " +
-            $"(revision {hub.Revision}). Check {hub.Settings.Endpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)} for the available files.",
+            $"(revision {hub.Revision}). Check {hub.Settings.DisplayEndpoint}/{hub.Repo.UrlPath}/tree/{Uri.EscapeDataString(hub.Revision)} for the available files.",
             hub.Repo.Id, SafeTensorsCheckpoint.SingleFileName, hub.Revision, null);
     }
 

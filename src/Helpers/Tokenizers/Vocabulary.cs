@@ -57,6 +57,14 @@ public sealed class Vocabulary
             var bad = e.BytesUnknown is { Length: > 0 } b ? $" (byte 0x{b[0]:X2})" : "";
             throw new CheckpointException(path, $"vocabulary file is not valid UTF-8{bad} on line {line} (token id {line - 1}); save it as UTF-8", inner: e);
         }
+        if (text.StartsWith('\uFEFF'))
+        {
+            // A BOM (EF BB BF, as Windows editors save UTF-8) would become part of the first token ("\uFEFF[PAD]"), and
+            // the error would then be a missing [PAD]: drop it and say so.
+            text = text[1..];
+            Logging.Warning($"{path} starts with a UTF-8 byte-order mark (EF BB BF); it was dropped. Python's tokenizer keeps it as part of the "
+                + "first token: save the file as UTF-8 without BOM to use it there too.");
+        }
         text = text.Replace("\r\n", "\n").Replace('\r', '\n');
         string[] lines = text.Length == 0 ? [] : text.Split('\n');
         if (text.EndsWith('\n')) lines = lines[..^1];

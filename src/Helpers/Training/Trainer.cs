@@ -36,6 +36,10 @@ public class Trainer
     double lossSinceLastLog;
     double? lastGradNorm; // null without clipping (MaxGradNorm 0); inf / NaN after an fp16 overflow, and logged so
     OutputDirLock? outputDirLock; // held during Train and SaveModel
+    // This run's checkpoints in OutputDir, oldest first: those it saved, and when it resumed from a checkpoint of OutputDir,
+    // that one and the older ones beside it. Rotation deletes only these: never a stale checkpoint of another run.
+    readonly List<string> lineage = [];
+    readonly HashSet<string> foreignWarned = new(StringComparer.Ordinal);
 
     /// <param name="model">A model that is both a <c>torch.nn.Module</c> and an <see cref="ITrainableModel"/>
     /// (e.g. <see cref="Models.Bert.BertForSequenceClassification"/>); moved to <see cref="Device"/> here.</param>
@@ -82,9 +86,30 @@ public class Trainer
         // Mixed precision (HF's autocast + GradScaler): matmuls in bf16 / fp16, master weights and losses in fp32.
         AmpDType = args.Bf16 ? ScalarType.BFloat16 : args.Fp16 ? ScalarType.Float16 : null;
         if (AmpDType is { } amp) Autocast.CheckSupported(amp, Device, args.Fp16 ? "Fp16 (fp16)" : "Bf16 (bf16)");
+        if (processingClass is not null) CheckVocabularyFits(module, processingClass);
         parameters = module.parameters().ToArray();
         nonEmbeddingParameters = CountNonEmbeddingParameters(module);
         CallbackEvent(c => c.OnInitEnd(Args, State, Control));
+    }
+
+    /// <summary>
+    /// Refuses a tokenizer whose ids go past the model's word embeddings (a vocab.txt with more tokens than
+    /// <c>vocab_size</c>): the first forward pass would fail in libtorch with "index out of range in self".
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokenizer has more tokens than the model's embedding rows.</exception>
+    public static void CheckVocabularyFits(nn.Module model, BertTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var embeddings = model.named_modules().FirstOrDefault(m => m.name.EndsWith("word_embeddings", StringComparison.Ordinal) && m.module is Embedding);
+        if (embeddings.module is not Embedding e) return;
+        long rows = e.weight!.shape[0];
+        if (tokenizer.VocabSize <= rows) return;
+        throw new ArgumentException(
+            $"The tokenizer has {tokenizer.VocabSize:N0} tokens (ids 0..{tokenizer.VocabSize - 1:N0}; its vocab.txt), but the model's "
+            + $"word embeddings have {rows:N0} rows (vocab_size {rows:N0} in its config.json): ids from {rows:N0} up cannot be looked up. "
+            + "Use the tokenizer that was saved with the model (the same folder or Hub id), or a model whose vocab_size covers the vocabulary.",
+            nameof(tokenizer));
     }
 
     public TrainingArguments Args { get; }
@@ -152,11 +177,26 @@ public class Trainer
         using var outputLock = LockOutputDir();                                     // one Trainer per OutputDir
         var train = PrepareDataset(TrainDataset ?? throw new InvalidOperationException("Trainer.Train() needs a trainDataset."), "training set");
         if (train.Count == 0) throw new InvalidOperationException("The training data set is empty (0 examples): nothing to train on.");
+        // Before any step: a bad label would otherwise end in libtorch's "Target -1 is out of bounds" (for the eval set,
+        // after the whole run).
+        CheckLabels(train, "training set");
+        if (EvalDataset is not null && Args.EvalStrategy != IntervalStrategy.No) CheckLabels(EvalDataset, "evaluation set");
         var loader = GetTrainDataLoader(train);
         var plan = TrainingPlan.For(Args, loader.Count, train.Count);
         CreateOptimizerAndScheduler(plan.MaxSteps);
         State = NewState(plan);
+        lineage.Clear();
+        foreignWarned.Clear();
         var (firstEpoch, updatesToSkip) = resumeFromCheckpoint is null ? (0, 0) : Resume(resumeFromCheckpoint, plan);
+        if (resumeFromCheckpoint is not null && State.GlobalStep >= plan.MaxSteps)
+        {
+            // Already done: HF's loop would train the rest of the epoch the checkpoint is in (one more step each time the
+            // same command is run again, past max_steps). A finished run resumed stays finished.
+            Logging.Warning($"The checkpoint {resumeFromCheckpoint} is at global_step {State.GlobalStep} and this run stops at step {plan.MaxSteps} "
+                + "(max_steps / num_train_epochs): training is already finished, so no step is trained. Raise MaxSteps (max_steps) or "
+                + "NumTrainEpochs (num_train_epochs) to train further.");
+            firstEpoch = plan.NumTrainEpochs;
+        }
         int startStep = State.GlobalStep;
         LogTrainingStart(train.Count, plan);
 
@@ -305,9 +345,11 @@ public class Trainer
         metrics["total_flos"] = State.TotalFlos;
         metrics["train_loss"] = trainLoss;
         Log(metrics);
-        // HF: with SaveTotalLimit 1 and a best model, only the best checkpoint is kept at the end.
-        if (State.BestModelCheckpoint is { } keep && Args.SaveTotalLimit == 1)
-            foreach (var checkpoint in TrainerCheckpoint.Sorted(Args.OutputDir))
+        // HF: with SaveTotalLimit 1 and a best model, only the best checkpoint is kept at the end — when the best one is
+        // this run's, in OutputDir (resumed from another folder's checkpoint, the best may be there: then this run keeps
+        // its own last checkpoint). Only this run's checkpoints are deleted.
+        if (State.BestModelCheckpoint is { } keep && Args.SaveTotalLimit == 1 && lineage.Any(c => SamePath(c, keep)) && Directory.Exists(keep))
+            foreach (var checkpoint in TrainerCheckpoint.Sorted(Args.OutputDir).Where(InLineage))
                 if (!SamePath(checkpoint, keep)) TrainerCheckpoint.Delete(checkpoint);
         CallbackEvent(c => c.OnTrainEnd(Args, State, Control));
         return new TrainOutput(State.GlobalStep, trainLoss, metrics);
@@ -471,7 +513,7 @@ public class Trainer
         var temp = TrainerCheckpoint.TempFolderFor(final);
         try
         {
-            SaveModel(temp);
+            WriteModelFiles(temp);
             TrainerCheckpoint.SaveOptimizer(Optimizer!, temp);
             TrainerCheckpoint.SaveScheduler(LrScheduler!, temp);
             if (Scaler is not null) TrainerCheckpoint.SaveScaler(Scaler, temp);
@@ -479,6 +521,8 @@ public class Trainer
             State.SavedControl = Control;
             State.SaveToJson(Path.Combine(temp, TrainerCheckpoint.TrainerStateName));
             TrainerCheckpoint.Publish(temp, final);
+            lineage.RemoveAll(c => SamePath(c, final));
+            lineage.Add(final);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -530,22 +574,70 @@ public class Trainer
 
     /// <summary>HF <c>save_model</c>: the model (config.json + model.safetensors), the tokenizer and training_args.json
     /// into <paramref name="outputDir"/> (default OutputDir) — a folder <c>FromPretrained</c> loads, here and in Python.</summary>
+    /// <remarks>The files are written whole or not at all, like a checkpoint: first into a hidden
+    /// <c>.saved-model.{guid}.tmp</c> folder inside <paramref name="outputDir"/>, then moved into place (renames, which
+    /// need no space). A full disk leaves none of them, and the error says how much space the model needs.</remarks>
+    /// <exception cref="TrainingException">The files could not be written (a full disk, an unwritable folder).</exception>
     public void SaveModel(string? outputDir = null)
     {
         var folder = outputDir ?? Args.OutputDir;
         using var outputLock = SamePath(folder, Args.OutputDir) ? LockOutputDir() : null;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, $".saved-model.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            WriteModelFiles(temp);
+            AtomicFile.SyncDirectory(temp);
+            foreach (var file in Directory.GetFiles(temp).Order(StringComparer.Ordinal))
+                File.Move(file, Path.Combine(folder, Path.GetFileName(file)), overwrite: true);
+            AtomicFile.SyncDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TrainingException(State.GlobalStep,
+                $"Could not save the model to {folder}: {e.Message.TrimEnd('.', ' ')}. Nothing of it was kept (the model, its tokenizer and "
+                + $"training_args.json need about {FormatBytes(ModelFileBytes())}). Free some space (or choose another folder), then save again"
+                + (TrainerCheckpoint.GetLastCheckpoint(Args.OutputDir) is { } last ? $"; the last checkpoint, {last}, is intact." : "."), e);
+        }
+        finally
+        {
+            try { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>config.json + model.safetensors, the tokenizer's files and training_args.json into <paramref name="folder"/>.</summary>
+    void WriteModelFiles(string folder)
+    {
         Directory.CreateDirectory(folder);
         model.SavePretrained(folder);
         ProcessingClass?.SavePretrained(folder);
         AtomicFile.WriteAllText(Path.Combine(folder, TrainerCheckpoint.TrainingArgsName), Args.ToJson());
     }
 
+    /// <summary>About the bytes <see cref="WriteModelFiles"/> writes: the weights (what the model saves: its state dict,
+    /// or a PEFT model's adapter at most that) plus the tokenizer's vocabulary and the small JSON files.</summary>
+    long ModelFileBytes()
+    {
+        long weights = module.state_dict().Values.Sum(t => t.numel() * t.ElementSize);
+        long tokenizer = (ProcessingClass?.VocabSize ?? 0) * 8L; // vocab.txt: a short token and a newline per line
+        return weights + tokenizer + 64 * 1024;
+    }
+
+    static string FormatBytes(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.0} GiB"
+        : bytes >= 1L << 20 ? $"{bytes / (double)(1L << 20):0.0} MiB" : $"{Math.Max(1, bytes / 1024):N0} KiB";
+
+    bool InLineage(string checkpoint) => lineage.Any(c => SamePath(c, checkpoint));
+
     /// <summary>HF <c>_rotate_checkpoints</c>: keeps the newest SaveTotalLimit checkpoints, moving the best one to the
     /// kept end first; with a limit of 1 and a best model that is not the newest, keeps 2 (so training can resume).</summary>
     void RotateCheckpoints()
     {
         if (Args.SaveTotalLimit is not { } limit || limit <= 0) return;
-        var sorted = TrainerCheckpoint.Sorted(Args.OutputDir).Select(Path.GetFullPath).ToList();
+        foreach (var foreign in TrainerCheckpoint.Sorted(Args.OutputDir).Where(c => !InLineage(c) && foreignWarned.Add(Path.GetFullPath(c))))
+            Logging.Warning($"{foreign} is not a checkpoint of this run (it was there before this run started, and this run did not resume "
+                + "from it): SaveTotalLimit (save_total_limit) leaves it alone. Delete it yourself if it is stale.");
+        var sorted = TrainerCheckpoint.Sorted(Args.OutputDir).Select(Path.GetFullPath).Where(InLineage).ToList();
         if (State.BestModelCheckpoint is { } best && sorted.FindIndex(c => SamePath(c, best)) is var i and >= 0)
             for (; i < sorted.Count - 2; i++) (sorted[i], sorted[i + 1]) = (sorted[i + 1], sorted[i]);
         if (sorted.Count <= limit) return;
@@ -579,6 +671,13 @@ public class Trainer
         // Never a path from the file: the checkpoint-N beside the one resumed (normally in OutputDir), if it is there.
         saved.BestModelCheckpoint = TrainerCheckpoint.BestCheckpointIn(Path.GetDirectoryName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar))!, saved);
         State = saved;
+        var resumedFolder = Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar);
+        if (SamePath(Path.GetDirectoryName(resumedFolder)!, Args.OutputDir))
+        {
+            // The run continues the lineage of the checkpoint it resumes: it and the older checkpoints beside it.
+            var sorted = TrainerCheckpoint.Sorted(Args.OutputDir).Select(Path.GetFullPath).ToList();
+            lineage.AddRange(sorted.Take(sorted.FindIndex(c => SamePath(c, resumedFolder)) + 1));
+        }
         int epochsTrained = State.GlobalStep / plan.UpdatesPerEpoch;
         int updatesToSkip = State.GlobalStep % plan.UpdatesPerEpoch;
         Logging.Info($"  Continuing training from checkpoint, will skip to saved global_step\n  Continuing training from epoch {epochsTrained}\n"
@@ -640,6 +739,39 @@ public class Trainer
 
     CollatedBatch Collate(Dataset dataset, int[] indices) =>
         DataCollator.Collate(indices.Select(i => dataset[i]).ToArray(), Device);
+
+    /// <summary>
+    /// The labels a loss can take: class ids 0..classes-1 (or -100, the loss's ignore index) and finite scores. A
+    /// missing label (-1, the "no label" of GLUE's test split) or a NaN is refused, naming the row and its file.
+    /// </summary>
+    /// <exception cref="ArgumentException">A row's label cannot be trained or evaluated on.</exception>
+    void CheckLabels(Dataset dataset, string description)
+    {
+        var column = dataset.Features.ContainsKey("labels") ? "labels" : dataset.Features.ContainsKey("label") ? "label" : null;
+        if (column is null) return;
+        // The number of classes: the rows of the classification head's weight (classifier.weight [num_labels, hidden]).
+        var head = module.named_parameters().LastOrDefault(p => p.name == "classifier.weight" || p.name.EndsWith(".classifier.weight", StringComparison.Ordinal));
+        long? classes = head.parameter is { } w ? w.shape[0] : null;
+        if (classes == 1) return; // regression: scores, checked below only when they are floats
+        var values = dataset[column];
+        for (int i = 0; i < values.Count; i++)
+        {
+            var problem = values[i] switch
+            {
+                long or int when Convert.ToInt64(values[i], System.Globalization.CultureInfo.InvariantCulture) is var id
+                                 && id != -100 && (id < 0 || id >= classes) =>
+                    $"is {id}; class ids go from 0 to {(classes ?? 1) - 1}{(id == -1 ? " (-1 means 'no label', as in GLUE's test split)" : "")}",
+                float x when !float.IsFinite(x) => $"is {x}, not a finite number",
+                double x when !double.IsFinite(x) => $"is {x}, not a finite number",
+                null => "is missing",
+                _ => null,
+            };
+            if (problem is null) continue;
+            var where = dataset.Info.DataFiles.Count == 1 ? $" ({dataset.Info.DataFiles[0]}, {dataset.Info.Where(i)})" : "";
+            throw new ArgumentException($"The {description}'s '{column}' of row {i}{where} {problem}: the loss cannot use it. "
+                + "Fix or remove the rows without a usable label before training.", description == "training set" ? "trainDataset" : "evalDataset");
+        }
+    }
 
     /// <summary>HF <c>_remove_unused_columns</c>: drops the columns the model's forward does not take (the course's
     /// sentence1, sentence2, idx), saying which, as HF does.</summary>

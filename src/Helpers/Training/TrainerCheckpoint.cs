@@ -125,6 +125,7 @@ public static class TrainerCheckpoint
     }
 
     static readonly Regex LeftoverFolder = new(@"^\.(checkpoint-\d+)\.[0-9a-f]{32}\.(tmp|old|deleting)$", RegexOptions.CultureInvariant);
+    static readonly Regex LeftoverModelFolder = new(@"^\.saved-model\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
     static readonly Regex LeftoverFile = new(@"^\..+\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
 
     /// <summary>
@@ -140,6 +141,12 @@ public static class TrainerCheckpoint
         if (!Directory.Exists(outputDir)) return done;
         foreach (var dir in Directory.GetDirectories(outputDir).Order(StringComparer.Ordinal))
         {
+            if (LeftoverModelFolder.IsMatch(Path.GetFileName(dir)))
+            {
+                Directory.Delete(dir, recursive: true);
+                done.Add($"Removed {dir}, left by an interrupted save of the model.");
+                continue;
+            }
             var m = LeftoverFolder.Match(Path.GetFileName(dir));
             if (!m.Success) continue;
             var final = Path.Combine(outputDir, m.Groups[1].Value);

@@ -155,18 +155,25 @@ public sealed class TrainerState
                 var v = p.Value;
                 switch (p.Name)
                 {
-                    case "epoch": state.Epoch = NullableNumber(path, p); break;
-                    case "global_step": state.GlobalStep = Int(path, p); break;
-                    case "max_steps": state.MaxSteps = Int(path, p); break;
-                    case "logging_steps": state.LoggingSteps = Int(path, p); break;
-                    case "eval_steps": state.EvalSteps = Int(path, p); break;
-                    case "save_steps": state.SaveSteps = Int(path, p); break;
-                    case "train_batch_size": state.TrainBatchSize = v.ValueKind == JsonValueKind.Null ? null : Int(path, p); break;
-                    case "num_train_epochs": state.NumTrainEpochs = Int(path, p); break;
-                    case "num_input_tokens_seen": state.NumInputTokensSeen = (long)Number(path, p); break;
-                    case "total_flos": state.TotalFlos = Number(path, p); break;
-                    case "best_metric": state.BestMetric = NullableNumber(path, p); break;
-                    case "best_global_step": state.BestGlobalStep = v.ValueKind == JsonValueKind.Null ? null : Int(path, p); break;
+                    // Every value is checked for its range too: a negative global_step used to be resumed as is
+                    // (more steps than max_steps, folders named checkpoint--2).
+                    case "epoch": state.Epoch = v.ValueKind == JsonValueKind.Null ? null : NonNegative(path, p); break;
+                    case "global_step": state.GlobalStep = Int(path, p, 0); break;
+                    case "max_steps": state.MaxSteps = Int(path, p, 0); break;
+                    case "logging_steps": state.LoggingSteps = Int(path, p, 0); break;
+                    case "eval_steps": state.EvalSteps = Int(path, p, 0); break;
+                    case "save_steps": state.SaveSteps = Int(path, p, 0); break;
+                    case "train_batch_size": state.TrainBatchSize = v.ValueKind == JsonValueKind.Null ? null : Int(path, p, 1); break;
+                    case "num_train_epochs": state.NumTrainEpochs = Int(path, p, 0); break;
+                    case "num_input_tokens_seen":
+                        state.NumInputTokensSeen = v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var seen) && seen >= 0 ? seen
+                            : throw TypeError(path, p, "a non-negative integer");
+                        break;
+                    case "total_flos": state.TotalFlos = NonNegative(path, p); break;
+                    case "best_metric":
+                        state.BestMetric = NullableNumber(path, p) is { } best && !double.IsFinite(best) ? throw TypeError(path, p, "a finite number or null") : NullableNumber(path, p);
+                        break;
+                    case "best_global_step": state.BestGlobalStep = v.ValueKind == JsonValueKind.Null ? null : Int(path, p, 0); break;
                     case "best_model_checkpoint":
                         state.BestModelCheckpoint = v.ValueKind switch
                         {
@@ -179,6 +186,12 @@ public sealed class TrainerState
                     case "log_history": state.LogHistory = LogHistoryFrom(path, p); break;
                 }
             }
+            // Fields that must agree with each other.
+            if (state.BestGlobalStep is { } bestStep && bestStep > state.GlobalStep)
+                throw new CheckpointException(path, $"field 'best_global_step': {bestStep} is after global_step {state.GlobalStep}", "best_global_step");
+            for (int i = 0; i < state.LogHistory.Count; i++)
+                if (state.LogHistory[i].TryGetValue("step", out var step) && !(step >= 0 && step <= state.GlobalStep && step == Math.Floor(step)))
+                    throw new CheckpointException(path, $"field 'log_history[{i}]': step {step} is not a step of this run (0..global_step {state.GlobalStep})", "log_history");
             return state;
         }
     }
@@ -213,8 +226,12 @@ public sealed class TrainerState
     static double? NullableNumber(string path, JsonProperty p) =>
         p.Value.ValueKind == JsonValueKind.Null ? null : Number(path, p);
 
-    static int Int(string path, JsonProperty p) =>
-        p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var i) ? i : throw TypeError(path, p, "an integer");
+    static int Int(string path, JsonProperty p, int minimum) =>
+        p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var i) && i >= minimum ? i
+            : throw TypeError(path, p, minimum == 0 ? "a non-negative integer" : $"an integer >= {minimum}");
+
+    static double NonNegative(string path, JsonProperty p) =>
+        Number(path, p) is var x && double.IsFinite(x) && x >= 0 ? x : throw TypeError(path, p, "a finite number >= 0");
 
     static bool Bool(string path, JsonProperty p) => p.Value.ValueKind switch
     {

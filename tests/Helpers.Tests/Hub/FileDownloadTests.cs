@@ -359,4 +359,76 @@ public sealed class FileDownloadTests : IDisposable
         Assert.Single(hub.RequestsTo("/cdn/", "GET")); // same content, same blob: linked, not downloaded again
         Assert.True(File.Exists(Path.Combine(RepoFolder, "snapshots", oldCommit, "weights.safetensors")));
     }
+
+    [Theory]
+    [InlineData(400_000L)]
+    [InlineData(1_000_000_000_000_000L)]
+    public void A_Hub_Claiming_A_Larger_Size_Than_The_Cdn_Serves_Fails_After_Bounded_Tries(long claimed)
+    {
+        // X-Linked-Size says more than the CDN has; the resume past its end is answered 416 (as S3 and CloudFront do).
+        // This used to download the whole file again and again, forever (each full download counted as progress).
+        repo.ClaimedSizes["weights.safetensors"] = claimed;
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var task = FileDownload.HfHubDownloadAsync(RepoId, "weights.safetensors", settings: Settings(), cancellationToken: patience.Token);
+        var e = Assert.Throws<HubException>(() => task.GetAwaiter().GetResult());
+        Assert.Contains($"should be of size {claimed} (the Hub's X-Linked-Size) but the server's file has size {Weights.Length}", e.Message);
+        Assert.InRange(hub.RequestsTo("/cdn/", "GET").Count, 1, 2); // one full download, one resume refused
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoFolder, "blobs")));
+    }
+
+    [Fact]
+    public void A_Server_That_Trickles_Bytes_Is_Given_Up_By_The_Stall_Limit()
+    {
+        // 100 bytes every 20 ms: every read gets something (DownloadTimeout never trips), but far below 64 KiB per second.
+        hub.TrickleNext("/cdn/", 100, TimeSpan.FromMilliseconds(20));
+        var s = Settings() with { DownloadStallTimeout = TimeSpan.FromSeconds(1) };
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var task = FileDownload.HfHubDownloadAsync(RepoId, "weights.safetensors", settings: s, cancellationToken: patience.Token);
+        var e = Assert.Throws<HubException>(() => task.GetAwaiter().GetResult());
+        Assert.Contains("stalled: the server sent only", e.Message);
+        Assert.Contains("reachable but too slow", e.Message);
+        Assert.Single(hub.RequestsTo("/cdn/", "GET"));
+        // What arrived is kept for the next attempt, which resumes it.
+        var partial = Assert.Single(Directory.GetFiles(Path.Combine(RepoFolder, "blobs"), "*.incomplete"));
+        Assert.InRange(new FileInfo(partial).Length, 1, Weights.Length - 1);
+        var path = FileDownload.HfHubDownload(RepoId, "weights.safetensors", settings: Settings());
+        Assert.Equal(Weights, File.ReadAllBytes(path));
+        Assert.NotNull(hub.RequestsTo("/cdn/", "GET")[1].Range);
+    }
+
+    [Fact]
+    public void Credentials_In_The_Endpoint_Are_Never_Shown()
+    {
+        var s = Settings() with { Endpoint = $"http://user:s3cret-pw@127.0.0.1:{hub.Port}" };
+        var shown = new List<string> { s.ToString(), s.DisplayEndpoint };
+        // An error answer (the message names the endpoint), then no server at all (the message names the host).
+        hub.FailNext("/resolve/", 500, times: 100);
+        shown.Add(HubTestSettings.CaptureLog(() => shown.Add(Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s)).Message)));
+        hub.Stop();
+        shown.Add(HubTestSettings.CaptureLog(() => shown.Add(Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s)).Message)));
+        shown.Add(Assert.Throws<ArgumentException>(() => HubSettings.FromEnvironment(n => n == "HF_ENDPOINT" ? "ftp://user:s3cret-pw@host" : null)).Message);
+        foreach (var text in shown) Assert.DoesNotContain("s3cret-pw", text);
+        Assert.Contains($"http://***@127.0.0.1:{hub.Port}", shown[2]);
+        Assert.Contains("ftp://***@host", shown[^1]);
+    }
+
+    [Fact]
+    public void A_Token_With_A_Non_Ascii_Character_Says_So_Not_That_There_Is_No_Connection()
+    {
+        var e = Assert.ThrowsAny<HubException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: Settings() with { Token = "hf_abc\u00e9def" }));
+        Assert.Contains("not printable ASCII at position 7 of 10", e.Message);
+        Assert.DoesNotContain("connect", e.Message);
+        Assert.DoesNotContain("abc", e.Message);
+        Assert.Empty(hub.Requests);
+    }
+
+    [Fact]
+    public void A_Server_That_Answers_Too_Slowly_Is_Called_Slow_Not_Unreachable()
+    {
+        hub.StallNext("/resolve/", TimeSpan.FromSeconds(3), times: 100, method: "HEAD");
+        var s = Settings() with { EtagTimeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1 };
+        var e = Assert.Throws<LocalEntryNotFoundException>(() => FileDownload.HfHubDownload(RepoId, "config.json", settings: s));
+        Assert.Contains("did not answer the request for config.json of model org/tiny (revision main) within 0.3 s (HF_HUB_ETAG_TIMEOUT)", e.Message);
+        Assert.DoesNotContain("internet connection", e.Message);
+    }
 }

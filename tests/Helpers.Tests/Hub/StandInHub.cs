@@ -79,6 +79,9 @@ internal sealed class StandInHub : IDisposable
         public string? RequiredToken { get; set; }
         /// <summary>A gated repository the caller's account has not been granted: 403 <c>X-Error-Code: GatedRepo</c>.</summary>
         public bool Gated { get; set; }
+        /// <summary>X-Linked-Size values that differ from the file's real size, by file name (a Hub whose metadata and
+        /// storage disagree).</summary>
+        public ConcurrentDictionary<string, long> ClaimedSizes { get; } = new(StringComparer.Ordinal);
         /// <summary>False: answers without X-Repo-Commit, as a plain web server (not a Hub) would.</summary>
         public bool SendsCommitHeader { get; set; } = true;
     }
@@ -95,6 +98,8 @@ internal sealed class StandInHub : IDisposable
         public bool Redirect { get; init; }
         public TimeSpan? ChunkDelay { get; init; }
         public Func<bool>? HoldUntil { get; init; }
+        public (int Bytes, TimeSpan Pause)? Trickle { get; init; }
+        public (long AfterBytes, Func<bool> Until)? HoldBody { get; init; }
     }
 
     /// <summary>A deterministic fake commit hash for a repository.</summary>
@@ -164,6 +169,17 @@ internal sealed class StandInHub : IDisposable
     /// <summary>The next matching GETs send the content slowly: 64 KB, then this pause, and so on.</summary>
     public void ThrottleNext(string pathFragment, TimeSpan pausePer64KB, int times = 1) =>
         AddFault(new Fault(pathFragment, "GET", times) { ChunkDelay = pausePer64KB });
+
+    /// <summary>The next matching GETs send the content a few bytes at a time (<paramref name="bytes"/>, then
+    /// <paramref name="pause"/>, and so on) without ever closing early: a reachable server too slow to be useful.</summary>
+    public void TrickleNext(string pathFragment, int bytes, TimeSpan pause, int times = 1) =>
+        AddFault(new Fault(pathFragment, "GET", times) { Trickle = (bytes, pause) });
+
+    /// <summary>The next matching GET sends <paramref name="afterBytes"/> bytes of the body, then waits until
+    /// <paramref name="until"/> is true (checked every 10 ms, for at most 5 minutes) before sending the rest: a download
+    /// caught for certain half-way, whatever the machine's load.</summary>
+    public void HoldBodyNext(string pathFragment, long afterBytes, Func<bool> until) =>
+        AddFault(new Fault(pathFragment, "GET", 1) { HoldBody = (afterBytes, until) });
 
     /// <summary>The next matching requests are answered only once <paramref name="until"/> is true (checked every 10 ms,
     /// for at most 60 s): lets a test line up what two clients do.</summary>
@@ -266,11 +282,14 @@ internal sealed class StandInHub : IDisposable
         var drop = applied.FirstOrDefault(f => f.DropAfter is not null)?.DropAfter;
         var chunkDelay = applied.FirstOrDefault(f => f.ChunkDelay is not null)?.ChunkDelay;
         bool corrupt = applied.Any(f => f.Corrupt);
+        var trickle = applied.FirstOrDefault(f => f.Trickle is not null)?.Trickle;
+        if (trickle is { } t) chunkDelay = t.Pause;
+        var holdBody = applied.FirstOrDefault(f => f.HoldBody is not null)?.HoldBody;
 
         if (rawPath.StartsWith("/cdn/", StringComparison.Ordinal))
         {
             if (!cdn.TryGetValue(rawPath["/cdn/".Length..], out var blob)) { Empty(response, 404); return; }
-            await ServeContent(context, blob, drop, corrupt, chunkDelay).ConfigureAwait(false);
+            await ServeContent(context, blob, drop, corrupt, chunkDelay, trickle?.Bytes, holdBody).ConfigureAwait(false);
             return;
         }
 
@@ -325,17 +344,19 @@ internal sealed class StandInHub : IDisposable
             response.StatusCode = 302;
             response.Headers["Location"] = $"{Endpoint}/cdn/{file.Sha256}";
             response.Headers["X-Linked-Etag"] = $"\"{file.Sha256}\"";
-            response.Headers["X-Linked-Size"] = file.Size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers["X-Linked-Size"] = (repo.ClaimedSizes.TryGetValue(fileName, out var claimed) ? claimed : file.Size)
+                .ToString(System.Globalization.CultureInfo.InvariantCulture);
             response.Headers["ETag"] = $"\"{file.GitSha1}\"";
             response.ContentLength64 = 0;
             response.Close();
             return;
         }
         response.Headers["ETag"] = $"\"{file.GitSha1}\"";
-        await ServeContent(context, file, drop, corrupt, chunkDelay).ConfigureAwait(false);
+        await ServeContent(context, file, drop, corrupt, chunkDelay, trickle?.Bytes, holdBody).ConfigureAwait(false);
     }
 
-    static async Task ServeContent(HttpListenerContext context, HubFile file, long? dropAfter, bool corrupt, TimeSpan? chunkDelay = null)
+    static async Task ServeContent(HttpListenerContext context, HubFile file, long? dropAfter, bool corrupt, TimeSpan? chunkDelay = null,
+                                   int? chunkBytes = null, (long AfterBytes, Func<bool> Until)? holdBody = null)
     {
         var request = context.Request;
         var response = context.Response;
@@ -360,7 +381,7 @@ internal sealed class StandInHub : IDisposable
         }
         using var source = file.Open();
         source.Seek(start, SeekOrigin.Begin);
-        var buffer = new byte[1 << 16];
+        var buffer = new byte[chunkBytes ?? 1 << 16];
         long sent = 0;
         int n;
         while ((n = source.Read(buffer)) > 0)
@@ -376,6 +397,13 @@ internal sealed class StandInHub : IDisposable
             }
             await response.OutputStream.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
             sent += n;
+            if (holdBody is { } hold && sent >= hold.AfterBytes)
+            {
+                await response.OutputStream.FlushAsync().ConfigureAwait(false);
+                for (var deadline = DateTime.UtcNow.AddMinutes(5); !hold.Until() && DateTime.UtcNow < deadline;)
+                    await Task.Delay(10).ConfigureAwait(false);
+                holdBody = null;
+            }
             if (chunkDelay is { } pause)
             {
                 await response.OutputStream.FlushAsync().ConfigureAwait(false);

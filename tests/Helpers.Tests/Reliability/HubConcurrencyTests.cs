@@ -13,7 +13,7 @@ public sealed class HubConcurrencyTests : IDisposable
 {
     const string RepoId = "org/tiny";
     const string FileName = "model.safetensors";
-    static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     readonly TempFolder tmp = new();
     readonly StandInHub hub = new();
@@ -43,7 +43,7 @@ public sealed class HubConcurrencyTests : IDisposable
         ["HF_HUB_OFFLINE"] = "0",
         ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1",
         ["HF_HUB_ETAG_TIMEOUT"] = "30",
-        ["HF_HUB_DOWNLOAD_TIMEOUT"] = "30",
+        ["HF_HUB_DOWNLOAD_TIMEOUT"] = "300", // a read held back by the stand-in (waiting for the test) is not a timeout
     };
 
     ChildProcess Fetch() => new(Environment, "hub-fetch", RepoId, FileName);
@@ -101,7 +101,10 @@ public sealed class HubConcurrencyTests : IDisposable
     [Fact]
     public void Process_Killed_Mid_Download_Leaves_A_Partial_File_The_Waiting_Process_Resumes()
     {
-        hub.ThrottleNext("/cdn/", TimeSpan.FromMilliseconds(50)); // the first GET: ~1.6 s for 2 MB
+        // The first GET sends 1 MB, then holds the rest back until the test has killed its process: the kill lands
+        // mid-download for certain, however slowly a loaded machine starts the second process (no timed window).
+        bool killed = false;
+        hub.HoldBodyNext("/cdn/", 1 << 20, () => Volatile.Read(ref killed));
         var incomplete = Path.Combine(Blobs, file.Sha256 + ".incomplete");
         using var doomed = Fetch();
         // Killed once at least a write buffer (256 KB) of the file is on disk, while the other process waits for the lock.
@@ -109,6 +112,7 @@ public sealed class HubConcurrencyTests : IDisposable
         using var survivor = Fetch();
         WaitUntil(() => Heads >= 2, "the second process asked the Hub for the file");
         doomed.Kill();
+        Volatile.Write(ref killed, true);
 
         var (path, sha) = Succeeded(survivor, "the surviving process");
         Assert.Equal(file.Sha256, sha);

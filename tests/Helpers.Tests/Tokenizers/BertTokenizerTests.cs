@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FineTuning.Tokenizers;
 
 namespace FineTuning.Tests.Tokenizers;
@@ -109,11 +110,37 @@ public class BertTokenizerTests
         var old = Logging.Writer;
         Logging.Writer = log;
         Encoding tie;
-        try { tie = tok.Encode("hello world", "hello world", truncation: true, maxLength: 6); }
+        try { tie = Tok().Encode("hello world", "hello world", truncation: true, maxLength: 6); }
         finally { Logging.Writer = old; }
-        Assert.Contains("Be aware, overflowing tokens are not returned", log.ToString());   // HF 4.26 logs it per truncated pair
+        Assert.Contains("Be aware, overflowing tokens are not returned", log.ToString());   // HF 4.26 logs it per truncated pair; here once per tokenizer
         Assert.Equal([2, 5, 6, 3, 5, 3], tie.InputIds);
         Assert.Equal([0, 0, 0, 0, 1, 1], tie.TokenTypeIds);
+    }
+
+    [Fact]
+    public void The_Overflow_Warning_Is_Said_Once_Per_Tokenizer_With_A_Count()
+    {
+        var tok = Tok();
+        var pairs = Enumerable.Repeat("hello world a", 50).ToArray();
+        var log = FineTuning.Tests.Hub.HubTestSettings.CaptureLog(() =>
+        {
+            tok.Call(pairs, pairs, truncation: true, maxLength: 7);
+            tok.Call(pairs, pairs, truncation: true, maxLength: 7);
+        });
+        // HF 4.26 logs one line per truncated pair: 3,860 of 3,897 console lines for MRPC at length 32.
+        Assert.Single(Regex.Matches(log, "Be aware, overflowing tokens are not returned"));
+        Assert.Contains("(50 of 50 pairs truncated here; said once per tokenizer, counted in TruncatedPairs.)", log);
+        Assert.Equal(100, tok.TruncatedPairs);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    public void A_Max_Length_Shorter_Than_The_Special_Tokens_Names_The_Minimum(int maxLength, bool pair)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Tok().Encode("hello world a", pair ? "hello world" : null, truncation: true, maxLength: maxLength));
+        Assert.Equal("maxLength", e.ParamName);
+        Assert.StartsWith($"must be at least {(pair ? 3 : 2)} to hold the special tokens", e.Message);
     }
 
     [Fact]

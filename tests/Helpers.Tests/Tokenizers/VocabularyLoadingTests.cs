@@ -25,4 +25,15 @@ public class VocabularyLoadingTests
 
         Assert.Equal($"{path}: vocabulary file is not valid UTF-8 (byte 0xE9) on line {badLine} (token id {badLine - 1}); save it as UTF-8", e.Message);
     }
+
+    [Fact]
+    public void A_Byte_Order_Mark_Is_Dropped_Not_Taken_For_Part_Of_The_First_Token()
+    {
+        using var folder = new TempFolder();
+        folder.WriteBytes("vocab.txt", [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n")]);
+        BertTokenizer tokenizer = null!;
+        var log = FineTuning.Tests.Hub.HubTestSettings.CaptureLog(() => tokenizer = AutoTokenizer.FromPretrained(folder.Path));
+        Assert.Equal(0, tokenizer.PadTokenId); // it used to be "has no pad_token [PAD]": the first token was "\uFEFF[PAD]"
+        Assert.Contains("starts with a UTF-8 byte-order mark (EF BB BF); it was dropped", log);
+    }
 }

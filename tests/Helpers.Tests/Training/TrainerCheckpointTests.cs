@@ -199,6 +199,99 @@ public class TrainerCheckpointTests
         Assert.Contains("pickle", pickle.Message);
     }
 
+    // ---- round two: finished runs, lineage, state files ----------------------------------------------------------------
+
+    static List<string> Folders(string dir) => Directory.GetDirectories(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()!;
+
+    [Fact]
+    public void A_Finished_Run_Resumed_Again_Stays_Finished()
+    {
+        using var folder = new TempFolder();
+        // 32 examples in batches of 16: 2 steps an epoch, so max_steps 3 ends mid-epoch.
+        var args = TinyTraining.Args(folder.Path) with { MaxSteps = 3, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1 };
+        using (var model = TinyTraining.Model()) new Trainer(model, args, TinyTraining.MarkerTask(32, seed: 1)).Train();
+        var before = File.ReadAllBytes(Path.Combine(folder.Path, "checkpoint-3", "model.safetensors"));
+        for (int again = 0; again < 2; again++)
+        {
+            using var model = TinyTraining.Model(seed: 5);
+            var trainer = new Trainer(model, args, TinyTraining.MarkerTask(32, seed: 1));
+            TrainOutput result = default!;
+            var log = Hub.HubTestSettings.CaptureLog(() => result = trainer.Train(resumeFromCheckpoint: true));
+            Assert.Equal(3, result.GlobalStep);
+            Assert.Contains("training is already finished, so no step is trained", log);
+            // The model is the finished run's (loaded from its checkpoint), and nothing new was written.
+            Assert.Equal(TinyTraining.Weights(model)["classifier.weight"],
+                         TinyTraining.Weights(AutoModelForSequenceClassification.FromPretrained(Path.Combine(folder.Path, "checkpoint-3")))["classifier.weight"]);
+        }
+        Assert.Equal(["checkpoint-1", "checkpoint-2", "checkpoint-3"], Folders(folder.Path));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder.Path, "checkpoint-3", "model.safetensors")));
+    }
+
+    [Fact]
+    public void Rotation_Deletes_Only_This_Runs_Checkpoints_And_Keeps_Its_Last()
+    {
+        using var folder = new TempFolder();
+        // A stale checkpoint of an earlier, longer run (what --overwrite_output_dir leaves in place).
+        Directory.CreateDirectory(Path.Combine(folder.Path, "checkpoint-7"));
+        File.WriteAllText(Path.Combine(folder.Path, "checkpoint-7", "marker"), "stale");
+        var args = TinyTraining.Args(folder.Path) with { MaxSteps = 3, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1, SaveTotalLimit = 1 };
+        using var model = TinyTraining.Model();
+        var log = Hub.HubTestSettings.CaptureLog(() => new Trainer(model, args, TinyTraining.MarkerTask(32, seed: 1)).Train());
+        Assert.Equal(["checkpoint-3", "checkpoint-7"], Folders(folder.Path));
+        Assert.Contains("checkpoint-7 is not a checkpoint of this run", log);
+
+        // Resumed from its own checkpoint, the run's older checkpoints are its lineage and are rotated as before.
+        var longer = args with { MaxSteps = 5 };
+        using var again = TinyTraining.Model();
+        new Trainer(again, longer, TinyTraining.MarkerTask(32, seed: 1)).Train(Path.Combine(folder.Path, "checkpoint-3"));
+        Assert.Equal(["checkpoint-5", "checkpoint-7"], Folders(folder.Path));
+    }
+
+    [Fact]
+    public void Resuming_Another_Folders_Checkpoint_With_LoadBestModelAtEnd_And_Limit_1_Keeps_A_Checkpoint()
+    {
+        using var first = new TempFolder();
+        using var second = new TempFolder();
+        double[] scores = [0.9, 0.5, 0.4, 0.3, 0.2]; // the best stays the first run's step 1
+        int evaluation = 0;
+        TrainingArguments Args(string dir, int steps) => TinyTraining.Args(dir) with
+        {
+            MaxSteps = steps, EvalStrategy = IntervalStrategy.Steps, EvalSteps = 1, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1,
+            SaveTotalLimit = 1, LoadBestModelAtEnd = true, MetricForBestModel = "score",
+        };
+        Func<EvalPrediction, IReadOnlyDictionary<string, double>> metrics = _ => new Dictionary<string, double> { ["score"] = scores[evaluation++] };
+        using (var model = TinyTraining.Model())
+            new Trainer(model, Args(first.Path, 2), TinyTraining.MarkerTask(64, seed: 1), TinyTraining.MarkerTask(16, seed: 2), computeMetrics: metrics).Train();
+        Assert.Equal(["checkpoint-1"], Folders(first.Path));
+
+        using var resumed = TinyTraining.Model();
+        var trainer = new Trainer(resumed, Args(second.Path, 4), TinyTraining.MarkerTask(64, seed: 1), TinyTraining.MarkerTask(16, seed: 2), computeMetrics: metrics);
+        trainer.Train(Path.Combine(first.Path, "checkpoint-1"));
+        Assert.Contains("checkpoint-4", Folders(second.Path)); // used to end with no checkpoint at all
+        Assert.Equal(["checkpoint-1"], Folders(first.Path));   // the other folder is never touched
+    }
+
+    [Theory]
+    [InlineData("global_step", "-2", "field 'global_step': expected a non-negative integer, got integer -2")]
+    [InlineData("epoch", "-1.5", "field 'epoch': expected a finite number >= 0, got number -1.5")]
+    [InlineData("train_batch_size", "0", "field 'train_batch_size': expected an integer >= 1, got integer 0")]
+    [InlineData("best_global_step", "9", "field 'best_global_step': 9 is after global_step 2")]
+    [InlineData("total_flos", "-1", "field 'total_flos': expected a finite number >= 0, got integer -1")]
+    public void Every_Field_Of_A_Resumed_Trainer_State_Is_Checked(string field, string value, string message)
+    {
+        using var folder = new TempFolder();
+        var args = TinyTraining.Args(folder.Path) with { MaxSteps = 2, SaveStrategy = SaveStrategy.Steps, SaveSteps = 2 };
+        using (var model = TinyTraining.Model()) new Trainer(model, args, TinyTraining.MarkerTask(32, seed: 1)).Train();
+        var path = Path.Combine(folder.Path, "checkpoint-2", "trainer_state.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json[field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        File.WriteAllText(path, json.ToJsonString());
+        using var again = TinyTraining.Model();
+        var e = Assert.Throws<CheckpointException>(() => new Trainer(again, args with { MaxSteps = 6 }, TinyTraining.MarkerTask(32, seed: 1)).Train(resumeFromCheckpoint: true));
+        Assert.Equal($"{path}: {message}", e.Message);
+        Assert.Equal(["checkpoint-2"], Folders(folder.Path));
+    }
+
     sealed class SaveHook(Action<TrainerState> action) : TrainerCallback
     {
         public override void OnSave(TrainingArguments args, TrainerState state, TrainerControl control) => action(state);

@@ -319,4 +319,42 @@ public class TrainerTests
         public override void OnEvaluate(TrainingArguments args, TrainerState state, TrainerControl control, IReadOnlyDictionary<string, double> metrics) =>
             LastEvaluate = metrics;
     }
+    [Fact]
+    public void A_Tokenizer_With_More_Tokens_Than_The_Models_Embeddings_Is_Refused_When_The_Trainer_Is_Built()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model(); // vocab_size 24
+        var tokens = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }.Concat(Enumerable.Range(0, 25).Select(i => $"w{i}"));
+        var tokenizer = new FineTuning.Tokenizers.BertTokenizer(FineTuning.Tokenizers.Vocabulary.FromLines(tokens));
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, TinyTraining.Args(folder.Path), TinyTraining.MarkerTask(8, seed: 1),
+                                                                   processingClass: tokenizer));
+        Assert.StartsWith("The tokenizer has 30 tokens (ids 0..29; its vocab.txt), but the model's word embeddings have 24 rows", e.Message);
+        // A vocabulary that fits is fine.
+        var fits = new FineTuning.Tokenizers.BertTokenizer(FineTuning.Tokenizers.Vocabulary.FromLines(tokens.Take(24)));
+        _ = new Trainer(model, TinyTraining.Args(folder.Path), TinyTraining.MarkerTask(8, seed: 1), processingClass: fits);
+    }
+
+    [Fact]
+    public void SaveModel_On_A_Full_Disk_Leaves_None_Of_The_Models_Files_And_Says_How_Much_Space_It_Needs()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var tokens = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }.Concat(Enumerable.Range(0, 19).Select(i => $"w{i}"));
+        var trainer = new Trainer(model, TinyTraining.Args(folder.Path) with { MaxSteps = 1 }, TinyTraining.MarkerTask(8, seed: 1),
+                                  processingClass: new FineTuning.Tokenizers.BertTokenizer(FineTuning.Tokenizers.Vocabulary.FromLines(tokens)));
+        trainer.Train();
+        TrainingException e;
+        // The disk fills up at the tokenizer's files: the model's config and weights were already written by then.
+        using (new FineTuning.Tests.Reliability.FailingDisk(p => p.Contains("/.saved-model.") && p.Contains("vocab"), afterBytes: 10))
+            e = Assert.Throws<TrainingException>(() => trainer.SaveModel());
+        Assert.Contains("Could not save the model to", e.Message);
+        Assert.Contains("Nothing of it was kept (the model, its tokenizer and training_args.json need about", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(folder.Path).Select(Path.GetFileName).Where(n => n != ".trainer.lock"));
+        // Once there is space, it saves.
+        trainer.SaveModel();
+        Assert.True(File.Exists(Path.Combine(folder.Path, "vocab.txt")));
+        Assert.True(File.Exists(Path.Combine(folder.Path, "model.safetensors")));
+        Assert.Empty(Directory.GetDirectories(folder.Path, ".saved-model.*"));
+    }
+
 }
