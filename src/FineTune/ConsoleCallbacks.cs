@@ -36,7 +36,9 @@ internal sealed class InterruptCallback(CancellationToken interrupt) : TrainerCa
 /// evaluation table (Epoch, Step, Training Loss, Validation Loss, then the metrics, as HF's notebook table); with
 /// <c>--disable_tqdm</c>, the training logs as HF's <c>PrinterCallback</c> prints them.
 /// </summary>
-internal sealed class EvalTableCallback(TextWriter output, bool clearProgressLine) : TrainerCallback
+/// <remarks>Plain text only: on a terminal, the progress bar's line is blanked first (as before a log message), never with
+/// terminal escape codes, which would end up in a redirected output.</remarks>
+internal sealed class EvalTableCallback(TextWriter output) : TrainerCallback
 {
     bool training;
     bool headerWritten;
@@ -71,7 +73,6 @@ internal sealed class EvalTableCallback(TextWriter output, bool clearProgressLin
         var widths = cells.Select(c => Math.Max(c.Title.Length, 10)).ToArray();
 
         var sb = new StringBuilder();
-        if (clearProgressLine) sb.Append("\r\u001b[K");   // the progress bar's line (on the terminal) gives way to the table
         if (!headerWritten)
         {
             sb.AppendLine(string.Join(" | ", cells.Select((c, i) => c.Title.PadLeft(widths[i]))));
@@ -79,6 +80,7 @@ internal sealed class EvalTableCallback(TextWriter output, bool clearProgressLin
             headerWritten = true;
         }
         sb.AppendLine(string.Join(" | ", cells.Select((c, i) => c.Value.PadLeft(widths[i]))));
+        Logging.ClearProgressLine();   // the progress bar's line (on a terminal) gives way to the table
         output.Write(sb.ToString());
         output.Flush();
     }

@@ -1,75 +1,81 @@
-using System.Diagnostics;
 using System.Globalization;
-using static TorchSharp.torch;
+using FineTuning.Training;
 
 namespace FineTuning.FineTune;
 
 /// <summary>
-/// Before training on a CPU: roughly how long it will take, from the model size, the tokens per step and this
-/// machine's measured matrix-multiplication speed, with advice when a base-sized model makes it long.
+/// Training on a CPU: how long the run will take, from optimizer steps measured on this machine — nothing is guessed
+/// before training. The first step is left out (it allocates the optimizer's state and warms libtorch up); the next
+/// <see cref="MeasuredSteps"/> are timed from their start to their end (evaluations and checkpoints in between are not
+/// counted), and their mean gives the rest of the run. A run too short to measure gets no estimate.
 /// </summary>
 /// <remarks>
-/// Compute: a transformer's forward + backward costs about 6 FLOPs per parameter (outside the embeddings) per token
-/// (Kaplan et al. 2020), an evaluation 2; a CPU reaches about half its float32 matmul speed on a whole BERT step
-/// (layer norms, softmax, GELU, memory traffic). The optimizer reads and writes ~4 float32 values per parameter
-/// (embeddings included) each step, at an assumed ~10 GB/s. A rough figure: the progress bar's ETA is measured.
+/// An estimate from the model's size and the machine's matrix speed was tried first and was off by 0.4–5× (padding,
+/// memory traffic, the optimizer and small batches are hard to model); a measured step is not. Evaluations are
+/// estimated from the same measurement: a forward pass costs about a third of a training step's forward + backward
+/// per example (2 of 6 FLOPs per parameter and token).
 /// </remarks>
-internal static class CpuTimeEstimate
+internal sealed class CpuTimeEstimate(int examplesPerStep, int evalExamplesPerEvaluation, int evaluations, int hiddenSize,
+    TimeProvider? timeProvider = null) : TrainerCallback
 {
-    const double MatmulEfficiency = 0.5;
-    const double MemoryBytesPerSecond = 10e9;
+    /// <summary>Steps timed after the first one before the estimate is printed.</summary>
+    public const int MeasuredSteps = 3;
 
     /// <summary>Hidden size from which a model counts as base-sized (BERT-base: 768).</summary>
     public const int BaseHiddenSize = 768;
 
-    /// <summary>float32 matmul speed of this machine in FLOP/s (torch's threads, ~0.3 s of 512×512 products).</summary>
-    public static double MeasureFlops()
+    readonly TimeProvider time = timeProvider ?? TimeProvider.System;
+    int firstStep;
+    long stepStart;
+    TimeSpan measured;
+    int stepsMeasured;
+    bool done;
+
+    /// <summary>The message printed, once; null until then (or for a run too short to measure).</summary>
+    public string? Message { get; private set; }
+
+    public override void OnTrainBegin(TrainingArguments args, TrainerState state, TrainerControl control)
     {
-        using var scope = NewDisposeScope();
-        const int n = 512;
-        var a = randn(n, n);
-        var b = randn(n, n);
-        mm(a, b).Dispose(); // warm-up
-        long products = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < 0.3)
-        {
-            mm(a, b).Dispose();
-            products++;
-        }
-        return 2.0 * n * n * n * products / clock.Elapsed.TotalSeconds;
+        firstStep = state.GlobalStep;
+        (measured, stepsMeasured, done) = (TimeSpan.Zero, 0, false);
     }
 
-    /// <summary>Seconds for the whole run's training steps plus its evaluations.</summary>
-    public static double Seconds(long nonEmbeddingParameters, long allParameters, int steps, double tokensPerStep,
-        double evalTokensPerEvaluation, int evaluations, double flopsPerSecond)
+    public override void OnStepBegin(TrainingArguments args, TrainerState state, TrainerControl control) => stepStart = time.GetTimestamp();
+
+    public override void OnStepEnd(TrainingArguments args, TrainerState state, TrainerControl control)
     {
-        double effective = flopsPerSecond * MatmulEfficiency;
-        double stepSeconds = 6.0 * nonEmbeddingParameters * tokensPerStep / effective + 4.0 * 4 * allParameters / MemoryBytesPerSecond;
-        double evalSeconds = 2.0 * nonEmbeddingParameters * evalTokensPerEvaluation / effective;
-        return steps * stepSeconds + evaluations * evalSeconds;
+        if (done || state.GlobalStep - firstStep <= 1) return;   // the first step of this run warms up: not measured
+        measured += time.GetElapsedTime(stepStart, time.GetTimestamp());
+        if (++stepsMeasured < MeasuredSteps) return;
+        done = true;
+        int left = state.MaxSteps - state.GlobalStep;
+        if (left <= 0) return;
+        Message = Describe(measured.TotalSeconds / stepsMeasured, state.GlobalStep, state.MaxSteps, examplesPerStep,
+            evalExamplesPerEvaluation, evaluations, hiddenSize);
+        Logging.Info(Message);
     }
 
-    /// <summary>The message printed before training: the estimate, and for a base-sized model, what would be quicker.</summary>
-    public static string Describe(long allParameters, int hiddenSize, int steps, int examplesPerStep, double tokensPerExample,
-        double seconds, double flopsPerSecond)
+    /// <summary>The message: the measured time per step, the time left, and for a long run with a base-sized model, what
+    /// would be quicker.</summary>
+    public static string Describe(double secondsPerStep, int step, int maxSteps, int examplesPerStep, int evalExamplesPerEvaluation,
+        int evaluations, int hiddenSize)
     {
+        double training = secondsPerStep * (maxSteps - step);
+        double evaluation = evaluations * evalExamplesPerEvaluation * secondsPerStep / examplesPerStep / 3;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"Training on the CPU: {steps:N0} optimizer steps of {examplesPerStep} examples × ~{tokensPerExample:0} tokens with a "
-            + $"{Millions(allParameters)}-parameter model. This machine multiplies matrices at ~{flopsPerSecond / 1e9:0} GFLOP/s, so expect "
-            + $"roughly {Duration(seconds)} (a rough estimate; the progress bar's ETA is measured).");
-        if (hiddenSize >= BaseHiddenSize)
+            $"Training on the CPU: steps {step - MeasuredSteps + 1}–{step} took {Seconds(secondsPerStep)} each (measured), so the "
+            + $"{maxSteps - step:N0} steps left take about {Duration(training)}")
+            + (evaluations > 0 ? $", plus about {Duration(evaluation)} for {evaluations} evaluation{(evaluations > 1 ? "s" : "")}." : ".");
+        if (hiddenSize >= BaseHiddenSize && training + evaluation > 15 * 60)
             text += "\nA base-sized model is slow on a CPU. A GPU does this in minutes; on a CPU try a smaller model such as "
-                + "google/bert_uncased_L-4_H-256_A-4 (11M parameters, over 20× faster) or prajjwal1/bert-tiny (4M), fewer examples "
-                + "(--max_train_samples) or shorter ones (--max_seq_length 64, --pad_to_max_length False).";
+                + "sentence-transformers/all-MiniLM-L6-v2 (22M parameters) or google/bert_uncased_L-4_H-256_A-4 (11M), fewer examples "
+                + "(--max_train_samples) or shorter ones (--max_seq_length 64).";
         return text;
     }
 
-    static string Millions(long n) => n >= 1e6
-        ? (n / 1e6).ToString(n >= 1e8 ? "0" : "0.#", CultureInfo.InvariantCulture) + "M"
-        : (n / 1e3).ToString("0", CultureInfo.InvariantCulture) + "K";
+    static string Seconds(double s) => s >= 10 ? Duration(s) : s.ToString(s >= 1 ? "0.0" : "0.00", CultureInfo.InvariantCulture) + " s";
 
-    /// <summary>"about 40 s", "about 12 min", "about 2 h 10 min".</summary>
+    /// <summary>"40 s", "12 min", "2 h 10 min".</summary>
     public static string Duration(double seconds)
     {
         if (seconds < 59.5) return $"{Math.Max(1, (long)Math.Round(seconds, MidpointRounding.AwayFromZero))} s";

@@ -175,14 +175,14 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         var interrupter = new InterruptCallback(interrupt);
         var callbacks = new List<TrainerCallback>(extraCallbacks);
         if (!t.DisableTqdm) callbacks.Add(new ProgressCallback(error));
-        callbacks.Add(new EvalTableCallback(output, clearProgressLine: !t.DisableTqdm && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected));
+        callbacks.Add(new EvalTableCallback(output));
         callbacks.Add(interrupter);
         var trainer = new Trainer(model, t, train, eval, processingClass: tokenizer,
             computeMetrics: ComputeMetrics(data), callbacks: callbacks);
 
         if (t.DoTrain)
         {
-            if (trainer.Device.type == TorchSharp.DeviceType.CPU) EstimateCpuTime(model, config, train!, eval, maxSeqLength);
+            if (trainer.Device.type == TorchSharp.DeviceType.CPU) trainer.AddCallback(CpuTimeEstimateFor(config, train!, eval));
             var checkpoint = t.ResumeFromCheckpoint is { } r ? ResolveCheckpoint(r) : lastCheckpoint;
             var result = trainer.Train(checkpoint);
             if (interrupter.StoppedAtStep is { } step)
@@ -400,15 +400,12 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
 
     // ---- training, prediction, report ----------------------------------------------------------------------------
 
-    void EstimateCpuTime(BertForSequenceClassification model, BertConfig config, Dataset train, Dataset? eval, int maxSeqLength)
+    /// <summary>The CPU time estimate, from measured steps (<see cref="CpuTimeEstimate"/>): the batch per step, the
+    /// evaluation examples and how many evaluations the plan makes.</summary>
+    CpuTimeEstimate CpuTimeEstimateFor(BertConfig config, Dataset train, Dataset? eval)
     {
-        double Tokens(Dataset d) => a.PadToMaxLength ? maxSeqLength
-            : d.Column<int[]>(BatchEncoding.InputIdsKey).Average(ids => ids.Length) * 1.15; // dynamic padding pads to the batch's longest
-        long all = model.parameters().Sum(p => p.numel());
-        long embeddings = model.modules().OfType<Embedding>().SelectMany(m => m.parameters()).Sum(p => p.numel());
         int batches = t.DataloaderDropLast ? train.Count / t.PerDeviceTrainBatchSize : (train.Count + t.PerDeviceTrainBatchSize - 1) / t.PerDeviceTrainBatchSize;
-        if (batches == 0) return;
-        var plan = TrainingPlan.For(t, batches, train.Count);
+        var plan = TrainingPlan.For(t, Math.Max(1, batches), train.Count);
         int evaluations = eval is null ? 0
             : t.EvalStrategy switch
             {
@@ -416,12 +413,7 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
                 IntervalStrategy.Steps => plan.MaxSteps / Math.Max(1, TrainingArguments.ResolveSteps(t.EffectiveEvalSteps, plan.MaxSteps)),
                 _ => 0,
             } + (t.DoEval ? 1 : 0);
-        double tokensPerExample = Tokens(train);
-        double flops = CpuTimeEstimate.MeasureFlops();
-        double seconds = CpuTimeEstimate.Seconds(all - embeddings, all, plan.MaxSteps, plan.TotalTrainBatchSize * tokensPerExample,
-            eval is null ? 0 : eval.Count * Tokens(eval), evaluations, flops);
-        output.WriteLine(CpuTimeEstimate.Describe(all, config.HiddenSize, plan.MaxSteps, plan.TotalTrainBatchSize, tokensPerExample, seconds, flops));
-        output.Flush();
+        return new CpuTimeEstimate(plan.TotalTrainBatchSize, eval?.Count ?? 0, evaluations, config.HiddenSize);
     }
 
     void Predict(Trainer trainer, BertConfig config, Dataset dataset, string? task, bool isRegression)

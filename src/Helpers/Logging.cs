@@ -17,8 +17,19 @@ public static class Logging
 
     public static void Log(LogLevel level, string message)
     {
-        if (level >= Verbosity) Writer.WriteLine(message);
+        if (level < Verbosity) return;
+        ClearProgressLine();
+        Writer.WriteLine(message);
     }
+
+    /// <summary>Set by a <see cref="Training.ProgressCallback"/> while its bar is drawn in place on a terminal: blanks
+    /// that line, so a message written next starts at the first column instead of after the bar (tqdm's
+    /// <c>logging_redirect_tqdm</c>). The bar is redrawn at its next update.</summary>
+    internal static Action? ProgressLineClearer { get; set; }
+
+    /// <summary>Blanks a progress bar drawn in place on the terminal, if any (see <see cref="ProgressLineClearer"/>);
+    /// writes nothing when no bar is on screen or the output is not a terminal.</summary>
+    internal static void ClearProgressLine() => ProgressLineClearer?.Invoke();
 
     public static void Warning(string message) => Log(LogLevel.Warning, message);
     public static void Info(string message) => Log(LogLevel.Info, message);

@@ -53,7 +53,9 @@ model.SavePretrained(saved);
 using var reloaded = AutoModelForSequenceClassification.FromPretrained(saved);
 using var again = Logits(reloaded);
 bool same = logits.eq(again).all().item<bool>();
-Console.WriteLine($"\nSaved to {saved} and reloaded: logits {(same ? "identical" : "DIFFERENT")}");
+// The folders below are temporary and removed at the end: their paths are not printed (they would not exist any more).
+Console.WriteLine($"\nSaved ({string.Join(", ", Directory.GetFiles(saved).Select(Path.GetFileName).Order())}) and reloaded: "
+    + $"logits {(same ? "identical" : "DIFFERENT")}");
 Directory.Delete(saved, recursive: true);
 if (!same) return 1;
 
@@ -81,7 +83,7 @@ Console.WriteLine($"\nTrained {result.GlobalStep} steps in {result.Metrics["trai
 foreach (var entry in trainer.State.LogHistory)
     Console.WriteLine("  " + string.Join(", ", entry.Select(kv => $"{kv.Key} {kv.Value:G6}")));
 var checkpoint = TrainerCheckpoint.GetLastCheckpoint(output)!;
-Console.WriteLine($"Checkpoint: {checkpoint} ({string.Join(", ", Directory.GetFiles(checkpoint).Select(Path.GetFileName).Order())})");
+Console.WriteLine($"Checkpoint {Path.GetFileName(checkpoint)}: {string.Join(", ", Directory.GetFiles(checkpoint).Select(Path.GetFileName).Order())}");
 Directory.Delete(output, recursive: true);
 return 0;
 

@@ -83,7 +83,7 @@ public static class Datasets
                     { "json" => ["*.jsonl", "*.json"], var e => [$"*.{e}"] }) : null);
                 if (files is null || files.Count == 0)
                     throw new ArgumentException($"LoadDataset(\"{path}\") needs dataFiles, e.g. new() {{ [\"train\"] = \"train.{path}\" }}" +
-                        (dataDir is null ? "" : $" (no .{path} files in {dataDir})"), nameof(dataFiles));
+                        (dataDir is null ? "" : $" (no .{path} files in {PathDisplay.WithFullPath(dataDir)})"), nameof(dataFiles));
                 return LoadUserFiles(path.ToLowerInvariant(), files, skipBadRows, delimiter, labelColumn, labelNames);
             default:
                 throw new NotSupportedException(
@@ -125,7 +125,7 @@ public static class Datasets
 
     static DatasetDict LoadGlue(GlueTask task, string dataDir, bool skipBadRows)
     {
-        if (!Directory.Exists(dataDir)) throw new DirectoryNotFoundException($"GLUE {task.Name}: data folder not found: {dataDir}");
+        if (!Directory.Exists(dataDir)) throw new DirectoryNotFoundException($"GLUE {task.Name}: data folder not found: {PathDisplay.WithFullPath(dataDir)}");
         string[] folders = [dataDir, Path.Combine(dataDir, task.Folder), Path.Combine(dataDir, task.Name)];
         var splits = new List<KeyValuePair<string, Dataset>>();
         var absent = new Dictionary<string, string>();
@@ -152,7 +152,7 @@ public static class Datasets
             var expected = task.Splits.SelectMany(s => s.Files).ToList();
             string first = Path.Combine(dataDir, expected[0]);
             throw new FileNotFoundException(
-                $"GLUE {task.Name}: no data files in {dataDir} (nor in its {task.Folder}/ or {task.Name}/ subfolder): expected " +
+                $"GLUE {task.Name}: no data files in {PathDisplay.WithFullPath(dataDir)} (nor in its {task.Folder}/ or {task.Name}/ subfolder): expected " +
                 $"GLUE's {string.Join(", ", expected)} or the Hub's {task.Splits[0].Split}-00000-of-00001.parquet", first);
         }
         foreach (var (split, names) in task.Splits)
@@ -176,7 +176,7 @@ public static class Datasets
         foreach (var (split, file) in dataFiles)
         {
             var first = file.Split('|')[0];
-            if (!File.Exists(first)) throw new FileNotFoundException($"GLUE {task.Name} '{split}' file not found: {first}", first);
+            if (!File.Exists(first)) throw new FileNotFoundException($"GLUE {task.Name} '{split}' file not found: {PathDisplay.WithFullPath(first)}", first);
             var dataset = Path.GetExtension(first).ToLowerInvariant() switch
             {
                 ".tsv" => task.ReadTsv(first, new BadRows(skipBadRows), isTest: split.StartsWith("test", StringComparison.Ordinal)),

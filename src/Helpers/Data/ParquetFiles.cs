@@ -16,7 +16,7 @@ internal static class ParquetFiles
 
     static async Task<Dataset> ReadAsync(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {PathDisplay.WithFullPath(path)}", path);
         ParquetReader reader;
         try
         {

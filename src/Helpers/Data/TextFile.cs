@@ -16,7 +16,7 @@ internal static class TextFile
     /// </summary>
     public static List<TextLine> ReadLines(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {PathDisplay.WithFullPath(path)}", path);
         byte[] bytes = File.ReadAllBytes(path);
         int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
         var lines = new List<TextLine>();

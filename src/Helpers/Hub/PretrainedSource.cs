@@ -24,7 +24,7 @@ internal static class PretrainedSource
         if (Directory.Exists(nameOrPath)) return null;
         if (File.Exists(nameOrPath)) throw new CheckpointException(nameOrPath, $"is a file, not a {what}");
         if (HubRepo.Validate(nameOrPath) is { } problem)
-            throw new CheckpointException(nameOrPath, $"{what} not found, and not a Hub model id either ({problem})");
+            throw new CheckpointException(nameOrPath, $"{what} not found{PathDisplay.FullPathNote(nameOrPath)}, and not a Hub model id either ({problem})");
         return new HubSnapshot(new HubRepo(nameOrPath), revision ?? "main", HubSettings.Resolve(settings));
     }
 

@@ -20,7 +20,7 @@ public static class AutoTokenizer
     public static BertTokenizer FromPretrained(string pretrainedModelNameOrPath, string? revision = null, HubSettings? hub = null)
     {
         var folder = PretrainedSource.TokenizerFolder(pretrainedModelNameOrPath, revision, hub);
-        if (!Directory.Exists(folder)) throw new CheckpointException(folder, "tokenizer folder not found");
+        if (!Directory.Exists(folder)) throw new CheckpointException(folder, "tokenizer folder not found" + PathDisplay.FullPathNote(folder));
 
         var tokenizerConfig = Path.Combine(folder, BertTokenizer.TokenizerConfigFile);
         if (TokenizerJson.ReadObject(tokenizerConfig) is { } tc && tc.TryGetProperty("tokenizer_class", out var cls) && cls.ValueKind != JsonValueKind.Null)

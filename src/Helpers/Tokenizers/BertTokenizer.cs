@@ -95,7 +95,7 @@ public sealed class BertTokenizer
     /// </summary>
     public static BertTokenizer FromPretrained(string folder)
     {
-        if (!Directory.Exists(folder)) throw new CheckpointException(folder, "tokenizer folder not found");
+        if (!Directory.Exists(folder)) throw new CheckpointException(folder, "tokenizer folder not found" + PathDisplay.FullPathNote(folder));
         var vocabPath = Path.Combine(folder, VocabFile);
         var vocab = Vocabulary.Load(vocabPath);
 

@@ -9,11 +9,15 @@ namespace FineTuning.Training;
 /// <para>A bar line reads <c> 30%|######--------------| 37/120 [00:12&lt;00:27, 3.05it/s, loss=0.6931]</c>: the
 /// percentage (rounded down), the bar, steps done / total, time elapsed &lt; time left, the rate (average over this
 /// run; "s/it" below one step a second) and the last logged training loss. The evaluation bar starts with
-/// "Evaluating: " and counts batches.</para>
+/// "Evaluating: " and counts batches. A rate is shown only once it is measured over a real interval (at least 0.1 s;
+/// "?it/s" until then): the evaluation bar appears when its first batch is done, so its rate counts the batches after
+/// that one, never one batch over the microseconds since the bar appeared.</para>
 /// <para>On an interactive console the bar is one line redrawn in place with '\r' (at most every 0.1 s, as tqdm), and
 /// the evaluation bar takes its place while evaluating. When the output is redirected (a file, a CI log, a notebook),
 /// a new line is written instead each time the bar passes a multiple of <c>redirectedPercentStep</c> percent, plus
-/// the first and the last state, so logs stay readable.</para>
+/// the first and the last state (each once), so logs stay readable; nothing but text and new lines is written then.
+/// While a bar is drawn in place, a <see cref="Logging"/> message first blanks its line (it would otherwise be
+/// written after the bar, and the bar's last state would stay on screen twice).</para>
 /// <para>Does nothing when <see cref="TrainingArguments.DisableTqdm"/> is set (HF then prints the logs with its
 /// <c>PrinterCallback</c> instead). Like HF, it prints logs only during training, and the evaluation bar only when
 /// the Trainer passes the number of evaluation batches to <see cref="OnPredictionStep"/>.</para>
@@ -32,6 +36,7 @@ public sealed class ProgressCallback : TrainerCallback
     Bar? predictionBar;
     string? lastLoss;
     int lineLength;   // interactive: characters of the bar line now on screen (0 = the cursor is at a fresh line)
+    readonly Action clearForLog;   // registered as Logging.ProgressLineClearer while a bar is on screen
 
     /// <summary>Creates the callback.</summary>
     /// <param name="writer">Where the bars and logs go; default <see cref="Console.Error"/> (where tqdm writes).</param>
@@ -51,6 +56,7 @@ public sealed class ProgressCallback : TrainerCallback
         this.interactive = interactive ?? IsInteractiveConsole(this.writer);
         time = timeProvider ?? TimeProvider.System;
         percentStep = redirectedPercentStep;
+        clearForLog = ClearForLog;
     }
 
     static bool IsInteractiveConsole(TextWriter w) =>
@@ -92,8 +98,10 @@ public sealed class ProgressCallback : TrainerCallback
                                           int? evalBatchCount = null)
     {
         if (args.DisableTqdm || evalBatchCount is not { } total) return;
-        predictionBar ??= new Bar("Evaluating: ", total, 0, time.GetTimestamp(), withLoss: false);
-        predictionBar.N++;
+        // The bar appears when the first batch is done: that batch's time was not observed, so the rate is measured
+        // from here, over the batches after it.
+        if (predictionBar is null) predictionBar = new Bar("Evaluating: ", total, 1, time.GetTimestamp(), withLoss: false);
+        else predictionBar.N++;
         Show(predictionBar, force: false);
     }
 
@@ -184,6 +192,7 @@ public sealed class ProgressCallback : TrainerCallback
                 writer.WriteLine();
                 lineLength = 0;
                 writer.Flush();
+                if (Logging.ProgressLineClearer == clearForLog) Logging.ProgressLineClearer = null;
             }
             else
                 ClearLine();
@@ -202,6 +211,7 @@ public sealed class ProgressCallback : TrainerCallback
         if (lineLength > line.Length) writer.Write(new string(' ', lineLength - line.Length));
         lineLength = line.Length;
         writer.Flush();
+        Logging.ProgressLineClearer = clearForLog;
     }
 
     void ClearLine()
@@ -211,6 +221,17 @@ public sealed class ProgressCallback : TrainerCallback
         writer.Write(new string(' ', lineLength));
         writer.Write('\r');
         lineLength = 0;
+        if (Logging.ProgressLineClearer == clearForLog) Logging.ProgressLineClearer = null;
+    }
+
+    /// <summary>Before a log message: blank the bar's line, and redraw the bar at its next update whatever the throttle.</summary>
+    void ClearForLog()
+    {
+        if (lineLength == 0) return;
+        ClearLine();
+        writer.Flush();
+        if (trainingBar is not null) trainingBar.LastDraw = null;
+        if (predictionBar is not null) predictionBar.LastDraw = null;
     }
 
     /// <summary>One bar's counters.</summary>
@@ -230,7 +251,8 @@ public sealed class ProgressCallback : TrainerCallback
             var elapsed = time.GetElapsedTime(startTimestamp, now).TotalSeconds;
             var filled = Total > 0 ? (int)Math.Clamp((long)BarWidth * N / Total, 0, BarWidth) : BarWidth;
             var done = N - startN;
-            double? rate = elapsed > 0 && done > 0 ? done / elapsed : null;
+            // A rate over less than the redraw interval is noise (one batch over microseconds reads 833333it/s): "?" until then.
+            double? rate = elapsed >= MinRedrawInterval.TotalSeconds && done > 0 ? done / elapsed : null;
             var remaining = rate is { } r ? PythonRepr.Interval(Math.Max(0, Total - N) / r) : "?";
             var rateText = rate switch
             {

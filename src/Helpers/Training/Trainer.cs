@@ -34,6 +34,7 @@ public class Trainer
     readonly long nonEmbeddingParameters;
     int globalStepLastLogged;
     double lossSinceLastLog;
+    readonly HashSet<string> reportedIgnoredColumns = new(StringComparer.Ordinal);   // "columns ignored" said once per set
     double? lastGradNorm; // null without clipping (MaxGradNorm 0); inf / NaN after an fp16 overflow, and logged so
     OutputDirLock? outputDirLock; // held during Train and SaveModel
     // This run's checkpoints in OutputDir, oldest first: those it saved, and when it resumed from a checkpoint of OutputDir,
@@ -774,7 +775,8 @@ public class Trainer
     }
 
     /// <summary>HF <c>_remove_unused_columns</c>: drops the columns the model's forward does not take (the course's
-    /// sentence1, sentence2, idx), saying which, as HF does.</summary>
+    /// sentence1, sentence2, idx), saying which, as HF does — but once per set of columns for this Trainer, not at every
+    /// evaluation (HF repeats it before each one, which buries the progress of a run in identical lines).</summary>
     Dataset PrepareDataset(Dataset dataset, string description)
     {
         if (!Args.RemoveUnusedColumns) return dataset;
@@ -783,8 +785,9 @@ public class Trainer
         if (ignored.Length == 0) return dataset;
         var list = string.Join(", ", ignored);
         var name = module.GetType().Name;
-        Logging.Info($"The following columns in the {description} don't have a corresponding argument in `{name}.forward` and have been "
-            + $"ignored: {list}. If {list} are not expected by `{name}.forward`,  you can safely ignore this message.");
+        if (reportedIgnoredColumns.Add(list))
+            Logging.Info($"The following columns in the {description} don't have a corresponding argument in `{name}.forward` and have been "
+                + $"ignored: {list}. If {list} are not expected by `{name}.forward`,  you can safely ignore this message.");
         return dataset.RemoveColumns(ignored);
     }
 

@@ -17,7 +17,7 @@ public class CommandLineTests
         Assert.Equal("m", p.Data.ModelNameOrPath);
         Assert.Equal("out", p.Training.OutputDir);
         Assert.Equal(128, p.Data.MaxSeqLength);
-        Assert.True(p.Data.PadToMaxLength);
+        Assert.False(p.Data.PadToMaxLength);   // the one deliberate difference: run_glue pads to max_seq_length by default
         Assert.Null(p.Data.TaskName);
         Assert.Equal("label", p.Data.LabelColumn);
         Assert.Null(p.Data.MaxTrainSamples);
@@ -120,6 +120,20 @@ public class CommandLineTests
         Assert.Contains("The initial learning rate for AdamW. (default: 5e-05)", help);
         Assert.Contains("--eval_strategy {no,steps,epoch}", help);
         Assert.Contains("(default: 128)", help);
-        Assert.Contains("--no_pad_to_max_length", help);
+        Assert.Contains("--pad_to_max_length [True|False]", help);
+    }
+
+    [Fact]
+    public void Pads_dynamically_by_default_and_help_says_it_differs_from_run_glue()
+    {
+        var help = System.Text.RegularExpressions.Regex.Replace(CommandLine.Help(), @"\s+", " ");
+        var entry = help[help.IndexOf("--pad_to_max_length", StringComparison.Ordinal)..];
+        entry = entry[..entry.IndexOf("--max_train_samples", StringComparison.Ordinal)];
+        Assert.Contains("False by default here: the one deliberate difference from run_glue, whose default is True.", entry);
+        Assert.Contains("(default: False)", entry);
+        Assert.True(Parse("--pad_to_max_length").Data.PadToMaxLength);
+        Assert.True(Parse("--pad_to_max_length", "True").Data.PadToMaxLength);
+        Assert.False(Parse("--pad_to_max_length", "False").Data.PadToMaxLength);
+        Assert.False(Parse("--no_pad_to_max_length").Data.PadToMaxLength);
     }
 }

@@ -1,30 +1,65 @@
 using FineTuning.FineTune;
+using FineTuning.Tests.Training;
+using FineTuning.Training;
 
 namespace FineTuning.Tests.FineTune;
 
 public class CpuTimeEstimateTests
 {
-    [Fact]
-    public void A_base_sized_model_gets_hours_and_a_smaller_model_suggested()
+    /// <summary>Runs <paramref name="stepSeconds"/> through the callback's events on a fake clock, with 100 s of
+    /// evaluation between steps 2 and 3 (not training time), and returns the message it printed.</summary>
+    static string? Run(int examplesPerStep, int evalExamples, int evaluations, int maxSteps, params double[] stepSeconds)
     {
-        // bert-base on MRPC, 3 epochs of batch 8 at 128 tokens, on a ~100 GFLOP/s CPU.
-        double seconds = CpuTimeEstimate.Seconds(nonEmbeddingParameters: 85_000_000, allParameters: 109_000_000, steps: 1377,
-            tokensPerStep: 8 * 128, evalTokensPerEvaluation: 408 * 128, evaluations: 3, flopsPerSecond: 100e9);
-        // ~10 s per step (6 × 85M × 1024 tokens at half of 100 GFLOP/s): about 4 hours, which is what such a run takes.
-        Assert.InRange(seconds, 3 * 3600, 5 * 3600);
-        var text = CpuTimeEstimate.Describe(109_000_000, 768, 1377, 8, 128, seconds, 100e9);
-        Assert.StartsWith("Training on the CPU: 1,377 optimizer steps of 8 examples × ~128 tokens with a 109M-parameter model.", text);
-        Assert.Contains("roughly 4 h", text);
-        Assert.Contains("smaller model such as google/bert_uncased_L-4_H-256_A-4", text);
+        var clock = new FakeClock();
+        var estimate = new CpuTimeEstimate(examplesPerStep, evalExamples, evaluations, hiddenSize: 128, clock);
+        var (args, state, control) = (new TrainingArguments { OutputDir = "out" }, new TrainerState { MaxSteps = maxSteps }, new TrainerControl());
+        var log = new StringWriter();
+        var (writer, verbosity) = (Logging.Writer, Logging.Verbosity);
+        (Logging.Writer, Logging.Verbosity) = (log, LogLevel.Info);
+        try
+        {
+            estimate.OnTrainBegin(args, state, control);
+            foreach (var seconds in stepSeconds)
+            {
+                estimate.OnStepBegin(args, state, control);
+                clock.Advance(seconds);
+                state.GlobalStep++;
+                estimate.OnStepEnd(args, state, control);
+                if (state.GlobalStep == 2) clock.Advance(100);
+            }
+        }
+        finally
+        {
+            (Logging.Writer, Logging.Verbosity) = (writer, verbosity);
+        }
+        Assert.Equal(estimate.Message is null ? "" : estimate.Message + Environment.NewLine, log.ToString());
+        return estimate.Message;
     }
 
     [Fact]
-    public void A_small_model_gets_no_advice()
+    public void The_estimate_comes_from_measured_steps_after_the_first()
     {
-        var text = CpuTimeEstimate.Describe(4_400_000, 128, 10, 8, 64, 12.4, 50e9);
-        Assert.Contains("4.4M-parameter model", text);
-        Assert.Contains("roughly 12 s", text);
-        Assert.DoesNotContain("smaller model", text);
+        // Step 1 (warm-up) takes 30 s and is left out; steps 2-4 take 2 s each; the 100 s evaluation is not a step.
+        var message = Run(8, 408, 3, 1377, 30, 2, 2, 2, 2, 2);
+        Assert.Equal("Training on the CPU: steps 2–4 took 2.0 s each (measured), so the 1,373 steps left take about 46 min, "
+            + "plus about 2 min for 3 evaluations.", message);   // 408 examples / 8 per step × 2 s / 3 = 34 s per evaluation
+    }
+
+    [Fact]
+    public void A_run_too_short_to_measure_gets_no_estimate()
+    {
+        Assert.Null(Run(8, 0, 0, 4, 1, 1, 1, 1));   // measured at step 4: nothing left
+        Assert.Null(Run(8, 0, 0, 3, 1, 1, 1));
+    }
+
+    [Fact]
+    public void A_long_run_of_a_base_sized_model_gets_a_smaller_model_suggested()
+    {
+        var text = CpuTimeEstimate.Describe(10, 4, 1377, 8, 408, 3, hiddenSize: 768);
+        Assert.StartsWith("Training on the CPU: steps 2–4 took 10 s each (measured), so the 1,373 steps left take about 3 h 49 min", text);
+        Assert.Contains("smaller model such as sentence-transformers/all-MiniLM-L6-v2", text);
+        Assert.DoesNotContain("smaller model", CpuTimeEstimate.Describe(10, 4, 1377, 8, 408, 3, hiddenSize: 384));
+        Assert.DoesNotContain("smaller model", CpuTimeEstimate.Describe(0.1, 4, 100, 8, 408, 3, hiddenSize: 768));   // short anyway
     }
 
     [Theory]
@@ -34,10 +69,4 @@ public class CpuTimeEstimateTests
     [InlineData(7850, "2 h 11 min")]
     [InlineData(7190, "2 h 0 min")]
     public void Durations_read_naturally(double seconds, string expected) => Assert.Equal(expected, CpuTimeEstimate.Duration(seconds));
-
-    [Fact]
-    public void The_machine_speed_is_measured()
-    {
-        Assert.InRange(CpuTimeEstimate.MeasureFlops(), 1e8, 1e14);
-    }
 }

@@ -342,4 +342,44 @@ public class FineTuneProgramTests
         Assert.Contains("--learning_rate LEARNING_RATE", help);
         Assert.Contains("--task_name TASK_NAME", help);
     }
+
+    /// <summary>The repository's root (the folder of Helpers.sln).</summary>
+    static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Helpers.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Helpers.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public async Task On_data_samples_with_a_redirected_console_the_output_is_plain_text_said_once()
+    {
+        // The README's own-data command on data/support-tickets, as a child process whose stdout and stderr are pipes
+        // (Console.IsOutputRedirected): no terminal control codes, each message once, a CPU estimate from measured steps.
+        using var dir = new TempFolder();
+        var data = Path.Combine(RepositoryRoot(), "data", "support-tickets");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "finetune.dll"), "--model_name_or_path", Model,
+                     "--train_file", Path.Combine(data, "train.csv"), "--validation_file", Path.Combine(data, "dev.csv"),
+                     "--test_file", Path.Combine(data, "test.csv"), "--do_train", "--do_eval", "--do_predict", "--max_steps", "12",
+                     "--eval_strategy", "steps", "--eval_steps", "4", "--save_strategy", "no", "--output_dir", dir.File("out")])
+            start.ArgumentList.Add(arg);
+        start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        var (output, error) = (await stdout, await stderr);
+        Assert.True(process.ExitCode == 0, output + error);
+        var all = output + error;
+        Assert.DoesNotContain('\u001b', all);                     // no terminal escape codes
+        Assert.DoesNotContain('\r', all.Replace(Environment.NewLine, "\n"));
+        Assert.Single(Regex.Matches(output, "The following columns in the .* have been ignored: text\\."));  // once per run
+        Assert.Single(Regex.Matches(error, @"100%\|#+\| 12/12 \["));   // the final progress line once
+        Assert.DoesNotMatch(@"\d{4,}\.\d\dit/s", error);               // no rate from one batch over microseconds
+        Assert.Matches(@"Training on the CPU: steps 2–4 took [0-9.]+ s each \(measured\), so the 8 steps left take about \d+ s", output);
+        Assert.Contains("Task: classification into 3 labels (billing, delivery, product); text column(s): text", output);
+        Assert.Equal(60, File.ReadAllLines(Path.Combine(dir.File("out"), "predict_results_None.txt")).Length - 1);
+    }
 }

@@ -33,6 +33,36 @@ public class ElfVersionNeedsTests
         Assert.Contains(needs, n => n.Version == "GLIBC_2.2.5" && n.File == "libc.so.6");
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int link(string oldPath, string newPath);
+
+    [Fact]
+    public void MarkWeak_Through_A_Hard_Link_Replaces_The_File_And_Leaves_The_Linked_Original_Untouched()
+    {
+        // The build hard-links TorchSharp's native files from the NuGet cache into every bin (Directory.Build.props),
+        // then patches bin's libLibTorchSharp.so: that must give bin a new file, never write into the cache's.
+        if (!OperatingSystem.IsLinux()) return;
+        var folder = Path.Combine(Path.GetTempPath(), $"hardlink-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var original = Path.Combine(folder, "cache-libLibTorchSharp.so");
+            var linked = Path.Combine(folder, "bin-libLibTorchSharp.so");
+            File.Copy(PackagedLibTorchSharp(), original);
+            var pristine = File.ReadAllBytes(original);
+            Assert.True(link(original, linked) == 0, $"link(2) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+
+            Assert.True(ElfVersionNeeds.MarkWeak(linked, ElfVersionNeeds.TorchSharpGlibcxxVersion));
+
+            Assert.Equal(pristine, File.ReadAllBytes(original));
+            Assert.False(ElfVersionNeeds.ReadNeeds(original).Single(n => n.Version == ElfVersionNeeds.TorchSharpGlibcxxVersion).IsWeak);
+            Assert.True(ElfVersionNeeds.ReadNeeds(linked).Single(n => n.Version == ElfVersionNeeds.TorchSharpGlibcxxVersion).IsWeak);
+            Assert.Equal(new[] { "bin-libLibTorchSharp.so", "cache-libLibTorchSharp.so" },
+                Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));   // no temporary file left
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
     [Fact]
     public void MarkWeak_Changes_Exactly_That_Entry_And_Is_Idempotent()
     {

@@ -37,6 +37,34 @@ public class OutputDirLockTests
         Assert.Equal(["checkpoint-1", "checkpoint-2", "checkpoint-3"], Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         Assert.Equal(3, second.Train().GlobalStep); // released at the end of the first run
+        Assert.False(File.Exists(Path.Combine(folder.Path, ".trainer.lock")));   // and no lock file is left behind
+    }
+
+    [Fact]
+    public void A_Released_Lock_Leaves_No_File_And_A_Lock_On_A_File_Removed_Meanwhile_Is_Taken_Again()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, OutputDirLock.FileName);
+        using (OutputDirLock.Acquire(folder.Path))
+            Assert.True(File.Exists(path));
+        Assert.False(File.Exists(path));
+
+        // A killed trainer's file: taken over, then removed at the end.
+        File.WriteAllText(path, "process 1 on elsewhere, since 2020-01-01 00:00:00 UTC\n");
+        using (OutputDirLock.Acquire(folder.Path)) { }
+        Assert.False(File.Exists(path));
+
+        // The name no longer leads to the file just locked (its holder removed it): the lock is taken on the new file.
+        var first = OutputDirLock.Acquire(folder.Path);
+        File.Move(path, path + ".old");    // as if removed while another process was opening it
+        using (var second = OutputDirLock.Acquire(folder.Path))
+        {
+            Assert.True(File.Exists(path));
+            Assert.Throws<IOException>(() => OutputDirLock.Acquire(folder.Path));   // the new file is the one locked
+        }
+        first.Dispose();   // removes nothing: the name is not its file any more
+        Assert.True(File.Exists(path + ".old"));
+        Assert.False(File.Exists(path));
     }
 
     [Fact]

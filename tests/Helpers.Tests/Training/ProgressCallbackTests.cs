@@ -69,9 +69,10 @@ public class ProgressCallbackTests
             " 50%|##########----------| 10/20 [00:05<00:05, 2.00it/s, loss=0.6931]",
             "{'loss': 0.65, 'grad_norm': 1.5, 'learning_rate': 2.5e-05, 'epoch': 1.0}",
             "Evaluating:  25%|#####---------------| 1/4 [00:00<?, ?it/s]",
-            "Evaluating:  50%|##########----------| 2/4 [00:00<00:00, 8.00it/s]",
-            "Evaluating:  75%|###############-----| 3/4 [00:00<00:00, 6.00it/s]",
-            "Evaluating: 100%|####################| 4/4 [00:00<00:00, 5.33it/s]",
+            // Batches of 0.25 s: 4 it/s, measured over the batches after the first (which the bar did not see start).
+            "Evaluating:  50%|##########----------| 2/4 [00:00<00:00, 4.00it/s]",
+            "Evaluating:  75%|###############-----| 3/4 [00:00<00:00, 4.00it/s]",
+            "Evaluating: 100%|####################| 4/4 [00:00<00:00, 4.00it/s]",
             "{'eval_loss': 0.6, 'eval_accuracy': 0.75, 'eval_runtime': 1.0, 'eval_samples_per_second': 32.0, 'eval_steps_per_second': 4.0, 'epoch': 1.0}",
             // 15 steps in 8.5 s (the evaluation's second included): 1.76 it/s, 5 steps left ≈ 2.8 s.
             " 75%|###############-----| 15/20 [00:08<00:02, 1.76it/s, loss=0.65]",
@@ -204,8 +205,8 @@ public class ProgressCallbackTests
         cb.OnEvaluate(args, state, new TrainerControl(), metrics);
         Assert.Equal(
             "Evaluating:  33%|######--------------| 1/3 [00:00<?, ?it/s]" + Environment.NewLine
-            + "Evaluating:  66%|#############-------| 2/3 [00:02<00:01, 1.00it/s]" + Environment.NewLine
-            + "Evaluating: 100%|####################| 3/3 [00:04<00:00, 1.33s/it]" + Environment.NewLine,
+            + "Evaluating:  66%|#############-------| 2/3 [00:02<00:02, 2.00s/it]" + Environment.NewLine
+            + "Evaluating: 100%|####################| 3/3 [00:04<00:00, 2.00s/it]" + Environment.NewLine,
             output.ToString());
     }
 
@@ -240,5 +241,104 @@ public class ProgressCallbackTests
         Assert.Equal("{'grad_norm': nan, 'loss': inf, 'x': 1e+16, 'y': 123.0}", ProgressCallback.FormatLogs(
             new Dictionary<string, double> { ["grad_norm"] = double.NaN, ["loss"] = double.PositiveInfinity, ["x"] = 1e16, ["y"] = 123 }));
         Assert.Equal("{\"it's\": 1.0}", ProgressCallback.FormatLogs(new Dictionary<string, double> { ["it's"] = 1 }));
+    }
+
+    [Fact]
+    public void No_rate_before_one_is_measured_over_a_real_interval()
+    {
+        // The first batch of an evaluation ends microseconds after its bar appears: one batch over 1.2 µs would read
+        // 833333.33it/s. The bar shows "?" until a second batch has been timed.
+        var output = new StringWriter();
+        var clock = new FakeClock();
+        var cb = new ProgressCallback(output, interactive: false, timeProvider: clock, redirectedPercentStep: 1);
+        var state = new TrainerState();
+        cb.OnPredictionStep(Args(), state, new TrainerControl(), evalBatchCount: 8);
+        clock.Advance(0.0000012);
+        cb.OnPredictionStep(Args(), state, new TrainerControl(), evalBatchCount: 8);
+        clock.Advance(0.5);
+        cb.OnPredictionStep(Args(), state, new TrainerControl(), evalBatchCount: 8);
+        var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Evaluating:  12%|##------------------| 1/8 [00:00<?, ?it/s]", lines[0]);
+        Assert.All(lines, l => Assert.DoesNotMatch(@"\d{4,}\.\d\dit/s", l));
+        Assert.EndsWith("3/8 [00:00<00:01, 4.00it/s]", lines[2]);   // 2 batches in 0.5 s
+    }
+
+    [Fact]
+    public void Redirected_output_has_no_control_characters_and_the_final_line_once()
+    {
+        var output = new StringWriter();
+        var clock = new FakeClock();
+        Train(new ProgressCallback(output, interactive: false, timeProvider: clock), Args(), clock);
+        var text = output.ToString();
+        Assert.DoesNotContain('\r', text.Replace(Environment.NewLine, "\n"));
+        Assert.DoesNotContain('\u001b', text);
+        Assert.Single(Regex.Matches(text, @"\| 20/20 \["));
+    }
+
+    /// <summary>What a terminal shows for <paramref name="written"/>: '\r' returns to the first column, text overwrites.</summary>
+    static List<string> Screen(string written)
+    {
+        var lines = new List<System.Text.StringBuilder> { new() };
+        int column = 0;
+        foreach (var c in written.Replace(Environment.NewLine, "\n"))
+        {
+            if (c == '\r') column = 0;
+            else if (c == '\n') { lines.Add(new()); column = 0; }
+            else
+            {
+                var line = lines[^1];
+                if (column < line.Length) line[column] = c; else line.Append(c);
+                column++;
+            }
+        }
+        return lines.Select(l => l.ToString().TrimEnd()).Where(l => l.Length > 0).ToList();
+    }
+
+    [Fact]
+    public void On_a_terminal_log_messages_start_on_their_own_line_and_the_final_bar_is_shown_once()
+    {
+        // finetune writes the bar to stderr and the library's log to stdout, both on the terminal: one screen.
+        var screen = new StringWriter();
+        var clock = new FakeClock();
+        var (writer, verbosity) = (Logging.Writer, Logging.Verbosity);
+        (Logging.Writer, Logging.Verbosity) = (screen, LogLevel.Info);
+        try
+        {
+            var cb = new ProgressCallback(screen, interactive: true, timeProvider: clock);
+            var args = Args();
+            var state = new TrainerState { MaxSteps = 4, NumTrainEpochs = 1 };
+            var control = new TrainerControl();
+            cb.OnTrainBegin(args, state, control);
+            for (var step = 1; step <= 4; step++)
+            {
+                clock.Advance(1);
+                state.GlobalStep = step;
+                cb.OnStepEnd(args, state, control);
+                if (step == 2) Logging.Info("Saving model checkpoint to out/checkpoint-2");
+            }
+            Logging.Info("The following columns in the evaluation set ... have been ignored: text.");
+            for (var batch = 0; batch < 2; batch++)
+            {
+                clock.Advance(0.5);
+                cb.OnPredictionStep(args, state, control, evalBatchCount: 2);
+            }
+            cb.OnEvaluate(args, state, control, new Dictionary<string, double> { ["eval_loss"] = 0.3 });
+            cb.OnLog(args, state, control, new Dictionary<string, double> { ["train_runtime"] = 4.0, ["epoch"] = 1.0 });
+            cb.OnTrainEnd(args, state, control);
+            Logging.Info("***** train metrics *****");
+        }
+        finally
+        {
+            (Logging.Writer, Logging.Verbosity) = (writer, verbosity);
+        }
+        var shown = Screen(screen.ToString());
+        Assert.Equal(
+        [
+            "Saving model checkpoint to out/checkpoint-2",
+            "The following columns in the evaluation set ... have been ignored: text.",
+            "{'train_runtime': 4.0, 'epoch': 1.0}",
+            "100%|####################| 4/4 [00:05<00:00, 1.25s/it]",   // 4 steps in 5 s, the evaluation included
+            "***** train metrics *****",
+        ], shown);
     }
 }

@@ -200,6 +200,35 @@ public class TrainerTests
     }
 
     [Fact]
+    public void The_Ignored_Columns_Are_Reported_Once_Per_Run_Not_At_Every_Evaluation()
+    {
+        using var folder = new TempFolder();
+        using var model = TinyTraining.Model();
+        var data = TinyTraining.MarkerTask(32, seed: 3).Map(row => new Dictionary<string, object?> { ["sentence1"] = "text", ["idx"] = 3 });
+        var log = new StringWriter();
+        var (writer, verbosity) = (Logging.Writer, Logging.Verbosity);
+        (Logging.Writer, Logging.Verbosity) = (log, LogLevel.Info);
+        try
+        {
+            var trainer = new Trainer(model, TinyTraining.Args(folder.Path) with { NumTrainEpochs = 3, EvalStrategy = IntervalStrategy.Epoch },
+                data, data.Select(Enumerable.Range(0, 8)));
+            trainer.Train();   // the training set, then the evaluation set 3 times: the same columns
+            trainer.Evaluate();
+            trainer.Predict(data.Select(Enumerable.Range(0, 4)).RemoveColumns("idx"));   // other columns: said again
+        }
+        finally
+        {
+            (Logging.Writer, Logging.Verbosity) = (writer, verbosity);
+        }
+        var lines = log.ToString().Split('\n').Where(l => l.StartsWith("The following columns", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains("in the training set don't have a corresponding argument in `BertForSequenceClassification.forward` and have been "
+            + "ignored: sentence1, idx.", lines[0]);
+        Assert.Contains("in the test set", lines[1]);
+        Assert.Contains("ignored: sentence1.", lines[1]);
+    }
+
+    [Fact]
     public void Bad_Inputs_Get_Clear_Errors()
     {
         using var folder = new TempFolder();
