@@ -24,7 +24,7 @@ public sealed record SubmissionResult(bool Succeeded, string? Message, bool Kern
 /// </summary>
 public sealed class KernelSession : IAsyncDisposable
 {
-    const int StderrLinesKept = 40;
+    const int StderrLinesKept = 120;   // a native abort prints its reason, then a stack trace of some 60 lines
 
     readonly Process process;
     readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -105,12 +105,13 @@ public class NotebookExecutorTests
     public async Task A_Kernel_That_Dies_Is_Reported_With_Its_Exit_Code_And_Last_Words()
     {
         using var folder = new TempFolder();
-        var path = Write(folder, "abort.ipynb", "Console.Error.WriteLine(\"about to go\");\nEnvironment.FailFast(\"native abort stand-in\");");
+        var path = Write(folder, "abort.ipynb", "Environment.FailFast(\"native abort stand-in\");");
         var (result, _) = await Run(folder, path);
 
         Assert.Equal("KernelLost", result.Failure!.ErrorName);
-        Assert.Contains("the kernel process exited with code", result.Failure.Message);
-        Assert.Contains("native abort stand-in", string.Join("\n", result.Failure.Details));
+        Assert.Matches("the kernel process exited with code [1-9]", result.Failure.Message);
+        var details = string.Join("\n", result.Failure.Details);
+        Assert.Contains("native abort stand-in", details);   // the kernel's last stderr lines: why it died
     }
 
     [Fact]
