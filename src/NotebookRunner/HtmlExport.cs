@@ -6,8 +6,8 @@ namespace FineTuning.NotebookRunner;
 
 /// <summary>
 /// An executed notebook as one self-contained HTML page (as <c>jupyter nbconvert --to html</c>): markdown rendered,
-/// code with its execution count, outputs below it. plotly.js is embedded once in the page when there are charts,
-/// so the file opens offline.
+/// code with its execution count, outputs below it, each output's HTML as the kernel formatted it (charts included:
+/// a page opens offline when its outputs carry their scripts).
 /// </summary>
 public static class HtmlExport
 {
@@ -32,10 +32,8 @@ public static class HtmlExport
 
     public static string Render(Notebook notebook)
     {
-        var charts = notebook.Cells.SelectMany(c => c.Outputs).OfType<DataOutput>().Any(o => o.Value.ExportHtml is not null);
         var html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<title>").Append(Encode(notebook.Title)).Append("</title>\n<style>").Append(Style).Append("</style>\n");
-        if (charts) html.Append(OutputFormatter.PlotlyScript);
         html.Append("</head>\n<body>\n");
         foreach (var cell in notebook.Cells)
         {
@@ -57,7 +55,7 @@ public static class HtmlExport
     static string RenderOutput(CellOutput output) => output switch
     {
         StreamOutput s => $"<pre class=\"{s.Name}\">{Encode(s.Text)}</pre>",
-        DataOutput { Value: var v } => v.ExportHtml ?? v.Html ?? $"<pre class=\"stdout\">{Encode(v.PlainText ?? "")}</pre>",
+        DataOutput d => d.Html ?? $"<pre class=\"stdout\">{Encode(d.PlainText ?? string.Join("\n", d.Data.Values))}</pre>",
         ErrorOutput e => $"<pre class=\"error\">{Encode(e.Name + ": " + e.Message + "\n" + string.Join("\n", e.Traceback))}</pre>",
         _ => "",
     };

@@ -1,20 +1,25 @@
-// Runs the lessons headlessly:  dotnet run --project src/NotebookRunner -- notebooks/*.ipynb [--output DIR] [--no-html]
-// Each notebook's C# cells run in order in one session (as the Polyglot kernel runs them); the executed notebook and
-// an HTML export go to DIR (default artifacts/notebooks). Exit code 1 when a cell fails, naming notebook, cell and error.
-using System.Runtime.InteropServices;
-using FineTuning.Native;
+// Runs the lessons headlessly in the real .NET Interactive kernel (the one VS Code runs):
+//   dotnet run --project src/NotebookRunner -- notebooks/*.ipynb [--output DIR] [--no-html] [--cell-timeout SECONDS] [--keep-going]
+// One kernel per notebook (`dotnet dotnet-interactive [vscode] stdio --working-dir <the notebook's folder>`, the tool
+// pinned in .config/dotnet-tools.json), each code cell sent as a SubmitCode command. The executed notebook and an HTML
+// export go to DIR (default artifacts/notebooks). Exit code 1 when a cell fails, naming notebook, cell and error;
+// 2 for bad arguments or a kernel that is not restored.
+using System.Globalization;
 using FineTuning.NotebookRunner;
 
 const string Usage = """
-    usage: dotnet run --project src/NotebookRunner -- <notebook.ipynb | folder>... [--output DIR] [--no-html]
-      --output DIR   where the executed notebooks (.ipynb) and HTML exports go (default: artifacts/notebooks)
-      --no-html      write the executed notebooks only
+    usage: dotnet run --project src/NotebookRunner -- <notebook.ipynb | folder>... [--output DIR] [--no-html] [--cell-timeout SECONDS] [--keep-going]
+      --output DIR            where the executed notebooks (.ipynb) and HTML exports go (default: artifacts/notebooks)
+      --no-html               write the executed notebooks only
+      --cell-timeout SECONDS  stop a notebook whose cell runs longer (default: 7200)
+      --keep-going            run the cells after a failing one too (default: stop there, as VS Code's Run All)
+    The kernel is .NET Interactive, pinned in .config/dotnet-tools.json (run `dotnet tool restore` once).
     Lessons read FT_MODEL, FT_DATA_DIR, FT_MAX_STEPS, ... (see notebooks/README.md).
     """;
 
 var notebooks = new List<string>();
 var output = Path.Combine("artifacts", "notebooks");
-var html = true;
+var options = RunOptions.Default;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -25,8 +30,19 @@ for (var i = 0; i < args.Length; i++)
         case "--output" or "-o" when i + 1 < args.Length:
             output = args[++i];
             break;
+        case "--keep-going":
+            options = options with { KeepGoing = true };
+            break;
         case "--no-html":
-            html = false;
+            options = options with { Html = false };
+            break;
+        case "--cell-timeout" when i + 1 < args.Length:
+            if (!double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0))
+            {
+                Console.Error.WriteLine($"--cell-timeout takes a positive number of seconds, not {args[i]}");
+                return 2;
+            }
+            options = options with { CellTimeout = TimeSpan.FromSeconds(seconds) };
             break;
         case var a when a.StartsWith('-'):
             Console.Error.WriteLine($"unknown option {a}\n{Usage}");
@@ -53,15 +69,24 @@ if (notebooks.Count == 0)
     return 2;
 }
 
-// libtorch's OpenMP threads spin-wait unless told otherwise, which starves small machines; libgomp reads this when
-// libtorch loads it, which is later than now, so the process can still set it for itself.
-if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
-    Libc.setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-TorchSharpNative.Load();
+KernelTool tool;
+try
+{
+    tool = KernelTool.Find();
+}
+catch (KernelToolException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+if (!tool.IsRestored)
+{
+    Console.Error.WriteLine(tool.NotRestoredMessage);
+    return 2;
+}
 
-using var console = new ConsoleCapture();
-var log = console.Out;
-var catalog = PackageCatalog.ForCurrentProcess();
+var log = Console.Out;
+foreach (var line in RunPlan.Describe(tool, notebooks, Environment.GetEnvironmentVariable)) log.WriteLine(line);
 var results = new List<NotebookResult>();
 foreach (var notebook in notebooks)
 {
@@ -69,26 +94,25 @@ foreach (var notebook in notebooks)
     NotebookResult result;
     try
     {
-        result = await NotebookExecutor.RunAsync(notebook, output, catalog, console, log, html);
+        result = await NotebookExecutor.RunAsync(notebook, output, tool, options, log);
     }
-    catch (Exception e) when (e is NotebookFormatException or IOException or ArgumentException or UnauthorizedAccessException)
+    catch (Exception e) when (e is NotebookFormatException or IOException or ArgumentException or UnauthorizedAccessException or KernelToolException)
     {
         log.WriteLine($"  cannot run it: {e.Message}");
-        return 1;
+        return e is KernelToolException ? 2 : 1;
     }
     results.Add(result);
-    foreach (var note in result.Notes) log.WriteLine($"  note: {note}");
-    log.WriteLine(result.Succeeded
-        ? $"  {result.CellsRun} cells, 0 failed, {result.Elapsed.TotalSeconds:F1}s -> {result.ExecutedPath}"
-        : $"  FAILED: {result.Failure!.Message}\n    {string.Join("\n    ", result.Failure.Details.Take(12))}\n  -> {result.ExecutedPath}");
+    if (result.Succeeded)
+        log.WriteLine($"  {result.CellsRun} cells, 0 failed, {result.Elapsed.TotalSeconds:F1}s -> {result.ExecutedPath}");
+    else
+    {
+        foreach (var failure in result.Failures)
+            log.WriteLine($"  FAILED: {failure.Message}\n    {string.Join("\n    ", failure.Details.Skip(1).Take(12))}");
+        log.WriteLine($"  {result.CellsRun} cells, {result.Failures.Count} failed, {result.Elapsed.TotalSeconds:F1}s -> {result.ExecutedPath}");
+    }
 }
 
 var failed = results.Count(r => !r.Succeeded);
-log.WriteLine($"{results.Count} notebooks: {results.Count - failed} passed, {failed} failed ({results.Sum(r => r.CellsRun)} cells run)");
+log.WriteLine($"{results.Count} notebooks: {results.Count - failed} passed, {failed} failed ({results.Sum(r => r.CellsRun)} cells run, " +
+              $"{results.Sum(r => r.Elapsed.TotalSeconds) / 60:F1} min in the kernel)");
 return failed == 0 ? 0 : 1;
-
-static class Libc
-{
-    [DllImport("libc")]
-    internal static extern int setenv(string name, string value, int overwrite);
-}

@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 
 namespace FineTuning.NotebookRunner.Tests;
 
-/// <summary>Tiny notebooks written inline, with the metadata Polyglot Notebooks writes, run through the runner's API.</summary>
+/// <summary>Tiny notebooks written inline, with the metadata Polyglot Notebooks writes, run through the runner's API in
+/// the real kernel.</summary>
 static class InlineNotebook
 {
     /// <summary>A notebook of cells: a string starting with "md:" is a markdown cell, "fsharp:" an F# cell, anything else C#.</summary>
@@ -47,13 +48,13 @@ static class InlineNotebook
         return lines.Select((line, i) => i < lines.Length - 1 ? line + "\n" : line);
     }
 
-    static readonly Lazy<PackageCatalog> Catalog = new(PackageCatalog.ForCurrentProcess);
+    static readonly Lazy<KernelTool> Tool = new(() => KernelTool.Find(AppContext.BaseDirectory));
 
-    /// <summary>Runs a notebook file and reads back the executed notebook it wrote.</summary>
-    public static async Task<(NotebookResult Result, JsonObject Executed)> Run(TempFolder folder, string notebookPath, bool html = true)
+    /// <summary>Runs a notebook file in the real kernel and reads back the executed notebook it wrote.</summary>
+    public static async Task<(NotebookResult Result, JsonObject Executed)> Run(TempFolder folder, string notebookPath, RunOptions? options = null)
     {
-        using var console = new ConsoleCapture();
-        var result = await NotebookExecutor.RunAsync(notebookPath, folder.File("out"), Catalog.Value, console, log: null, html: html);
+        options ??= RunOptions.Default with { CellTimeout = TimeSpan.FromMinutes(5) };
+        var result = await NotebookExecutor.RunAsync(notebookPath, folder.File("out"), Tool.Value, options);
         return (result, (JsonObject)JsonNode.Parse(File.ReadAllText(result.ExecutedPath))!);
     }
 

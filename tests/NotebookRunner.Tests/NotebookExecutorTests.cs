@@ -4,31 +4,50 @@ using static FineTuning.NotebookRunner.Tests.InlineNotebook;
 
 namespace FineTuning.NotebookRunner.Tests;
 
+/// <summary>The runner against the real .NET Interactive kernel (the tool pinned in .config/dotnet-tools.json): what
+/// it records of the kernel's events, how it reports failures, timeouts and a dead kernel.</summary>
 public class NotebookExecutorTests
 {
+    static JsonArray Outputs(JsonObject executed, int codeCell) => CodeCells(executed)[codeCell]!["outputs"]!.AsArray();
+
     [Fact]
-    public async Task Cells_Share_State_And_The_Last_Expression_Is_Shown()
+    public async Task Cells_Share_State_And_Their_Streams_Values_And_Displays_Become_Jupyter_Outputs()
     {
         using var folder = new TempFolder();
         var path = Write(folder, "state.ipynb",
-            "md:# State",
-            "var x = 40;\nint Twice(int v) => 2 * v;",
-            "using System.IO;\nx + 2",
-            "Path.GetFileName(\"a/b.txt\")",   // the using of the previous cell still applies
-            "Twice(x);");                      // a semicolon: no value shown
+            "md:# State\nSome *markdown*.",
+            "var x = 40;\nint Twice(int v) => 2 * v;\nConsole.WriteLine(\"one\");\nConsole.Write(\"two\\n\");\nConsole.Error.WriteLine(\"a warning\");",
+            "x + 2",
+            "Twice(x);",                                   // a semicolon: no value shown
+            // A handle that is only updated (the lessons' LiveHtmlOutput): one output, replaced in place.
+            "var live = new Microsoft.DotNet.Interactive.Formatting.DisplayedValue(null, new[] { new Microsoft.DotNet.Interactive.Formatting.FormattedValue(\"text/html\", \"\") });\n" +
+            "for (var i = 1; i <= 4; i++) live.Update(HTML($\"<b>{25 * i}%</b>\"));",
+            "display(HTML(\"<i>shown</i>\"));");
         var (result, executed) = await Run(folder, path);
 
         Assert.True(result.Succeeded, result.Failure?.Message);
-        Assert.Equal(4, result.CellsRun);
-        var cells = CodeCells(executed);
-        Assert.Equal([1, 2, 3, 4], cells.Select(c => (int)c!["execution_count"]!));
-        Assert.Empty(cells[0]!["outputs"]!.AsArray());
-        var shown = cells[1]!["outputs"]!.AsArray().Single()!;
-        Assert.Equal("execute_result", (string?)shown["output_type"]);
-        Assert.Equal(2, (int)shown["execution_count"]!);
-        Assert.Equal("42", (string?)shown["data"]!["text/plain"]);
-        Assert.Equal("b.txt", (string?)cells[2]!["outputs"]![0]!["data"]!["text/plain"]);
-        Assert.Empty(cells[3]!["outputs"]!.AsArray());
+        Assert.Equal(5, result.CellsRun);
+        Assert.Equal([1, 2, 3, 4, 5], CodeCells(executed).Select(c => (int)c!["execution_count"]!));
+        var streams = Outputs(executed, 0);
+        Assert.Equal(["stdout", "stderr"], streams.Select(o => (string?)o!["name"]));
+        Assert.Equal("one\ntwo\n", (string?)streams[0]!["text"]);
+        Assert.Equal("a warning\n", (string?)streams[1]!["text"]);
+        var value = Outputs(executed, 1).Single()!;
+        Assert.Equal("execute_result", (string?)value["output_type"]);
+        Assert.Equal(2, (int)value["execution_count"]!);
+        Assert.Contains("<pre>42</pre>", OutputText(CodeCells(executed)[1]!));   // the kernel's own HTML formatting
+        Assert.Empty(Outputs(executed, 2));
+        var live = Outputs(executed, 3).Single()!;
+        Assert.Equal("display_data", (string?)live["output_type"]);
+        Assert.Equal("<b>100%</b>", (string?)live["data"]!["text/html"]);
+        Assert.Equal("<i>shown</i>", (string?)Outputs(executed, 4).Single()!["data"]!["text/html"]);
+
+        var html = File.ReadAllText(result.HtmlPath!);
+        Assert.Contains("<h1", html);
+        Assert.Contains("<em>markdown</em>", html);
+        Assert.Contains("<b>100%</b>", html);
+        Assert.DoesNotContain("<b>25%</b>", html);
+        Assert.Empty(Directory.GetFiles(folder.File("out"), "*.tmp"));
     }
 
     [Fact]
@@ -47,156 +66,76 @@ public class NotebookExecutorTests
         Assert.Contains("throws.ipynb", result.Failure!.Message);
         Assert.Contains("cell 3", result.Failure.Message);
         Assert.Contains("InvalidOperationException: the data folder is empty", result.Failure.Message);
-        var cells = CodeCells(executed);
-        var error = cells[1]!["outputs"]!.AsArray().Single()!;
+        var error = Outputs(executed, 1).Single()!;
         Assert.Equal("error", (string?)error["output_type"]);
         Assert.Equal("InvalidOperationException", (string?)error["ename"]);
-        Assert.Null(cells[2]!["execution_count"]);   // never ran
+        Assert.Null(CodeCells(executed)[2]!["execution_count"]);   // never ran
         Assert.True(File.Exists(result.ExecutedPath));
     }
 
     [Fact]
-    public async Task A_Compilation_Error_Names_The_Cell_And_The_Line()
+    public async Task A_Compilation_Error_Names_The_Cell_And_The_Line_And_Keep_Going_Runs_The_Rest()
     {
         using var folder = new TempFolder();
-        var path = Write(folder, "typo.ipynb", "var a = 1;", "#r \"nuget: Plotly.NET, 6.0.0\"\nvar b = a +;");
+        var path = Write(folder, "typo.ipynb", "var a = 1;", "var b = 2;\nvar c = a +;", "a + 1");
+        var (result, executed) = await Run(folder, path, RunOptions.Default with { KeepGoing = true });
+
+        var failure = Assert.Single(result.Failures);
+        Assert.Equal("CompilationError", failure.ErrorName);
+        Assert.Contains("cell 2", failure.Message);
+        Assert.Contains("(2,", failure.Message);   // line 2 of the cell, from the kernel's diagnostics
+        Assert.Equal(3, result.CellsRun);
+        Assert.Contains("<pre>2</pre>", OutputText(CodeCells(executed)[2]!));
+    }
+
+    [Fact]
+    public async Task A_Cell_That_Runs_Too_Long_Stops_The_Kernel_And_Says_So()
+    {
+        using var folder = new TempFolder();
+        var path = Write(folder, "slow.ipynb", "System.Threading.Thread.Sleep(120_000);", "1");
+        var (result, executed) = await Run(folder, path, RunOptions.Default with { CellTimeout = TimeSpan.FromSeconds(3), KeepGoing = true });
+
+        Assert.Equal("KernelLost", result.Failure!.ErrorName);
+        Assert.Contains("did not finish in 3 s", result.Failure.Message);
+        Assert.Equal(1, result.CellsRun);   // no kernel left for the next cell
+        Assert.Equal("error", (string?)Outputs(executed, 0).Single()!["output_type"]);
+    }
+
+    [Fact]
+    public async Task A_Kernel_That_Dies_Is_Reported_With_Its_Exit_Code_And_Last_Words()
+    {
+        using var folder = new TempFolder();
+        var path = Write(folder, "abort.ipynb", "Environment.FailFast(\"native abort stand-in\");");
         var (result, _) = await Run(folder, path);
 
-        Assert.False(result.Succeeded);
-        Assert.Equal("CompilationError", result.Failure!.ErrorName);
-        Assert.Contains("cell 2", result.Failure.Message);
-        Assert.Contains("(2,", result.Failure.Message);   // line 2 of the cell: the directive line keeps its place
+        Assert.Equal("KernelLost", result.Failure!.ErrorName);
+        Assert.Matches("the kernel process exited with code [1-9]", result.Failure.Message);
+        var details = string.Join("\n", result.Failure.Details);
+        Assert.Contains("native abort stand-in", details);   // the kernel's last stderr lines: why it died
     }
 
     [Fact]
-    public async Task An_Unknown_Package_Is_An_Error_Naming_The_Cell_And_The_Package()
+    public void A_Kernel_That_Is_Not_Restored_Says_Which_Command_Restores_It()
     {
         using var folder = new TempFolder();
-        var path = Write(folder, "unknown.ipynb", "md:# Packages", "#r \"nuget: No.Such.Package, 1.0.0\"\n1");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.False(result.Succeeded);
-        Assert.Equal("PackageNotFound", result.Failure!.ErrorName);
-        Assert.Contains("cell 2", result.Failure.Message);
-        Assert.Contains("No.Such.Package", result.Failure.Message);
-        Assert.Contains("does not carry", result.Failure.Message);
-        Assert.Contains("No.Such.Package", OutputText(CodeCells(executed)[0]!));
+        var tool = KernelTool.Find(AppContext.BaseDirectory) with { PackageFolder = folder.File("not-restored") };
+        var error = Assert.Throws<KernelToolException>(() => KernelSession.StartAsync(tool, folder.Path, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
+        Assert.Contains("dotnet tool restore", error.Message);
+        Assert.Contains(tool.Version, error.Message);
+        Assert.Contains("dotnet-tools.json", error.Message);
     }
 
     [Fact]
-    public async Task A_Carried_Package_In_Another_Version_Is_An_Error()
+    public void The_Manifest_Pins_The_Kernel_And_A_Bad_One_Is_Named()
     {
+        var tool = KernelTool.Find(AppContext.BaseDirectory);
+        Assert.Equal("1.0.712001", tool.Version);
+        Assert.True(tool.IsRestored, tool.NotRestoredMessage);
+
         using var folder = new TempFolder();
-        var path = Write(folder, "version.ipynb", "#r \"nuget: Plotly.NET, 5.0.0\"");
-        var (result, _) = await Run(folder, path);
-
-        Assert.False(result.Succeeded);
-        Assert.Contains("carries Plotly.NET 6.0.0, not Plotly.NET 5.0.0", result.Failure!.Message);
-    }
-
-    [Fact]
-    public async Task A_Package_Must_Be_Referenced_Before_Its_Types_Compile()
-    {
-        // As in the kernel: the runner carries Plotly.NET, but a notebook sees it only after #r "nuget: ...".
-        using var folder = new TempFolder();
-        var without = await Run(folder, Write(folder, "without.ipynb", "typeof(Plotly.NET.GenericChart).Name"));
-        var with = await Run(folder, Write(folder, "with.ipynb", "#r \"nuget: Plotly.NET, 6.0.0\"\ntypeof(Plotly.NET.GenericChart).Name"));
-
-        Assert.Equal("CompilationError", without.Result.Failure!.ErrorName);
-        Assert.True(with.Result.Succeeded, with.Result.Failure?.Message);
-    }
-
-    [Fact]
-    public async Task Display_Returns_A_Handle_Whose_Update_Replaces_The_Output()
-    {
-        using var folder = new TempFolder();
-        var path = Write(folder, "display.ipynb",
-            "var progress = display(HTML(\"<b>0%</b>\"));\nvar other = display(\"stays\");",
-            "for (var i = 1; i <= 4; i++) progress.Update(HTML($\"<b>{25 * i}%</b>\"));");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.True(result.Succeeded, result.Failure?.Message);
-        var outputs = CodeCells(executed)[0]!["outputs"]!.AsArray();
-        Assert.Equal(2, outputs.Count);
-        Assert.Equal("display_data", (string?)outputs[0]!["output_type"]);
-        Assert.Equal("<b>100%</b>", (string?)outputs[0]!["data"]!["text/html"]);
-        Assert.Equal("stays", (string?)outputs[1]!["data"]!["text/plain"]);
-        Assert.Empty(CodeCells(executed)[1]!["outputs"]!.AsArray());
-    }
-
-    [Fact]
-    public async Task Console_Output_Becomes_Stream_Outputs_Of_The_Cell()
-    {
-        using var folder = new TempFolder();
-        var path = Write(folder, "console.ipynb", "Console.WriteLine(\"one\");\nConsole.Write(\"two\\n\");\nConsole.Error.WriteLine(\"a warning\");");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.True(result.Succeeded, result.Failure?.Message);
-        var outputs = CodeCells(executed)[0]!["outputs"]!.AsArray();
-        Assert.Equal(["stdout", "stderr"], outputs.Select(o => (string?)o!["name"]));
-        Assert.Equal("one\ntwo\n", (string?)outputs[0]!["text"]);
-        Assert.Equal("a warning\n", (string?)outputs[1]!["text"]);
-    }
-
-    [Fact]
-    public async Task Magics_The_Runner_Does_Not_Need_And_Other_Kernels_Are_Skipped_With_A_Note()
-    {
-        using var folder = new TempFolder();
-        var path = Write(folder, "magics.ipynb",
-            "#!time\n#i \"nuget: https://example.invalid/feed\"\nvar y = 3;",
-            "fsharp:let z = 4",
-            "y * 2\n#!fsharp\nthis is not C#");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.True(result.Succeeded, result.Failure?.Message);
-        Assert.Contains(result.Notes, n => n.Contains("cell 1") && n.Contains("#!time") && n.Contains("skipped"));
-        Assert.Contains(result.Notes, n => n.Contains("cell 1") && n.Contains("package source"));
-        Assert.Contains(result.Notes, n => n.Contains("cell 2") && n.Contains("fsharp"));
-        Assert.Contains(result.Notes, n => n.Contains("cell 3") && n.Contains("fsharp kernel"));
-        Assert.Equal("6", (string?)CodeCells(executed)[2]!["outputs"]![0]!["data"]!["text/plain"]);
-    }
-
-    [Fact]
-    public async Task Import_Runs_A_Dib_Files_CSharp_Cells_In_The_Same_Session()
-    {
-        using var folder = new TempFolder();
-        folder.Write("shared.dib", "#!meta\n\n{\"kernelInfo\":{}}\n\n#!markdown\n\n# not code\n\n#!csharp\n\nvar fromImport = 5;\n\n#!csharp\n\n#!import second.dib\n");
-        folder.Write("second.dib", "#!csharp\n\nvar fromSecond = fromImport + 1;\n");
-        var path = Write(folder, "import.ipynb", "#!import shared.dib", "fromSecond * 7");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.True(result.Succeeded, result.Failure?.Message);
-        Assert.Equal("42", (string?)CodeCells(executed)[1]!["outputs"]![0]!["data"]!["text/plain"]);
-    }
-
-    [Fact]
-    public async Task Writes_The_Executed_Notebook_And_A_Self_Contained_Html_Export_With_Charts()
-    {
-        using var folder = new TempFolder();
-        var path = Write(folder, "chart.ipynb",
-            "md:# A chart\nSome *markdown*.",
-            "#r \"nuget: Plotly.NET, 6.0.0\"\n#r \"nuget: Plotly.NET.CSharp, 0.14.0\"\n#r \"nuget: Plotly.NET.Interactive, 6.0.0\"\n" +
-            "Plotly.NET.CSharp.Chart.Column<int, string, string>(values: new[] { 1, 2 }, Keys: new[] { \"a\", \"b\" })",
-            "new Dictionary<string, double> { [\"eval_accuracy\"] = 0.5, [\"eval_f1\"] = 0.25 }");
-        var (result, executed) = await Run(folder, path);
-
-        Assert.True(result.Succeeded, result.Failure?.Message);
-        Assert.Equal(".net-csharp", (string?)executed["metadata"]!["kernelspec"]!["name"]);   // the rest of the JSON is kept
-        var chart = (string)CodeCells(executed)[0]!["outputs"]![0]!["data"]!["text/html"]!;
-        Assert.Contains("Plotly.newPlot", chart);
-        Assert.Contains("window.Plotly", chart);          // plotly.js itself is embedded...
-        Assert.True(chart.Length > 1_000_000, "plotly.js embedded");
-        Assert.DoesNotContain("<script src", chart);      // ...not loaded from a CDN
-        var metrics = CodeCells(executed)[1]!["outputs"]![0]!["data"]!;
-        Assert.Equal("{ eval_accuracy: 0.5, eval_f1: 0.25 }", (string?)metrics["text/plain"]);
-        Assert.Contains("<td>eval_f1</td>", (string?)metrics["text/html"]);
-
-        var html = File.ReadAllText(result.HtmlPath!);
-        Assert.Contains("<h1", html);
-        Assert.Contains("<em>markdown</em>", html);
-        Assert.Contains("Plotly.newPlot", html);
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "typeof window.Plotly"));   // plotly.js once per page
-        Assert.DoesNotContain("<script src", html);
-        Assert.Empty(Directory.GetFiles(folder.File("out"), "*.tmp"));
+        folder.Write(".config/dotnet-tools.json", """{ "version": 1, "isRoot": true, "tools": { } }""");
+        var error = Assert.Throws<KernelToolException>(() => KernelTool.Find(folder.Path));
+        Assert.Contains(Path.Combine(folder.Path, ".config", "dotnet-tools.json"), error.Message);
+        Assert.Contains("microsoft.dotnet-interactive", error.Message);
     }
 }

@@ -11,8 +11,10 @@ namespace FineTuning.Training;
 /// </summary>
 /// <remarks>
 /// <para>The library knows nothing of the notebook kernel: every change calls the <c>display</c> action with the
-/// complete HTML, and the notebook passes an action that replaces one output in place (in a Polyglot notebook:
-/// <c>var output = display(HTML("")); new NotebookProgressCallback(html =&gt; output.Update(HTML(html)))</c>).</para>
+/// complete HTML, and the notebook passes an action that replaces one output in place (in the lessons:
+/// <c>new NotebookProgressCallback(LiveHtmlOutput())</c>, from notebooks/setup.dib). Not <c>display(...)</c> followed by
+/// <c>Update(...)</c>: .NET Interactive 1.0.712001 sends the update under another value id than the display, so the
+/// displayed placeholder would stay on screen beside the live table; a handle that is only ever updated shows once.</para>
 /// <para>It follows HF's <c>utils/notebook.py</c>: the first column is Epoch when <see cref="TrainingArguments.EvalStrategy"/>
 /// is Epoch and Step otherwise; "Validation Loss" only with an evaluation strategy; with none, a row per training log
 /// (Step, Training Loss). An evaluation row shows the last training loss logged so far in
