@@ -46,10 +46,31 @@ public sealed record KernelTool(string ManifestPath, string Version, string Pack
         }
     }
 
+    /// <summary>
+    /// Runs <c>dotnet tool restore</c> in the repository (the ecosystem's way to install a local tool: NuGet, once per
+    /// machine), so that the Quick start needs no separate step. Its output goes to <paramref name="log"/>.
+    /// </summary>
+    /// <returns>Whether the pinned version is restored afterwards.</returns>
+    public bool Restore(TextWriter log)
+    {
+        log.WriteLine($".NET Interactive {Version} is not restored on this machine yet: running `dotnet tool restore` in {RepositoryRoot} (once)");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", "tool restore")
+        {
+            WorkingDirectory = RepositoryRoot, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(start);
+        if (process is null) return false;
+        var stderr = process.StandardError.ReadToEndAsync();
+        log.Write(process.StandardOutput.ReadToEnd());
+        process.WaitForExit();
+        log.Write(stderr.Result);
+        return process.ExitCode == 0 && IsRestored;
+    }
+
     /// <summary>What to tell a user whose tool is not restored.</summary>
     public string NotRestoredMessage =>
         $".NET Interactive {Version} (the kernel VS Code runs, pinned in {ManifestPath}) is not restored on this machine " +
-        $"(no {PackageFolder}). Run once, in {RepositoryRoot}:  dotnet tool restore";
+        $"(no {PackageFolder}), and `dotnet tool restore` did not restore it (see its output above). Run it in {RepositoryRoot} to retry.";
 
     /// <summary>
     /// Finds the manifest in <paramref name="start"/> or a folder above it (as <c>dotnet tool run</c> does), else

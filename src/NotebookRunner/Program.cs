@@ -3,7 +3,7 @@
 // One kernel per notebook (`dotnet dotnet-interactive [vscode] stdio --working-dir <the notebook's folder>`, the tool
 // pinned in .config/dotnet-tools.json), each code cell sent as a SubmitCode command. The executed notebook and an HTML
 // export go to DIR (default artifacts/notebooks). Exit code 1 when a cell fails, naming notebook, cell and error;
-// 2 for bad arguments or a kernel that is not restored.
+// 2 for bad arguments or a kernel that cannot be restored.
 using System.Globalization;
 using FineTuning.NotebookRunner;
 
@@ -13,7 +13,7 @@ const string Usage = """
       --no-html               write the executed notebooks only
       --cell-timeout SECONDS  stop a notebook whose cell runs longer (default: 7200)
       --keep-going            run the cells after a failing one too (default: stop there, as VS Code's Run All)
-    The kernel is .NET Interactive, pinned in .config/dotnet-tools.json (run `dotnet tool restore` once).
+    The kernel is .NET Interactive, pinned in .config/dotnet-tools.json (restored with `dotnet tool restore` on first use).
     Lessons read FT_MODEL, FT_DATA_DIR, FT_MAX_STEPS, ... (see notebooks/README.md).
     """;
 
@@ -79,7 +79,7 @@ catch (KernelToolException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
-if (!tool.IsRestored)
+if (!tool.IsRestored && !tool.Restore(Console.Out))
 {
     Console.Error.WriteLine(tool.NotRestoredMessage);
     return 2;

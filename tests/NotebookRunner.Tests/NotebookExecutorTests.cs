@@ -126,6 +126,18 @@ public class NotebookExecutorTests
     }
 
     [Fact]
+    public void Restore_Runs_Dotnet_Tool_Restore_In_The_Repository_And_Says_So()
+    {
+        // The Quick start has no separate `dotnet tool restore`: the runner runs it when the kernel is missing. Here the
+        // tool is restored already (CI restores it), so this checks the command runs in the right folder and succeeds.
+        var tool = KernelTool.Find(AppContext.BaseDirectory);
+        var log = new StringWriter();
+        Assert.True(tool.Restore(log), log.ToString());
+        Assert.Contains("dotnet tool restore", log.ToString());
+        Assert.Contains(tool.RepositoryRoot, log.ToString());
+    }
+
+    [Fact]
     public void The_Manifest_Pins_The_Kernel_And_A_Bad_One_Is_Named()
     {
         var tool = KernelTool.Find(AppContext.BaseDirectory);
