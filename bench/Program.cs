@@ -37,6 +37,13 @@ if (o.Child == "memory")
     return 0;
 }
 
+if (o.Child == "real")
+{
+    var real = RealModelResult.MeasureHere(o, o.ChildVariant ?? RealModelResult.Same);
+    AtomicFile.WriteAllText(o.ChildOut!, JsonSerializer.Serialize(real));
+    return 0;
+}
+
 if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not "PASSIVE")
     Console.Error.WriteLine("warning: OMP_WAIT_POLICY is not PASSIVE: libgomp's spin-waiting makes 2-core timings 15-40x slower and noisy. Use bench/run.sh.");
 
@@ -100,6 +107,12 @@ if (o.Runs('f'))
     Console.WriteLine("\nf. LoRA against full fine-tuning: trainable parameters, AdamW state, step time (fp32)");
     foreach (var shape in new[] { BertShape.Tiny, BertShape.Base })
         report.Lora.Add(LoraCostResult.Measure(o, shape));
+}
+if (o.Runs('g'))
+{
+    Console.WriteLine($"\ng. The real model ({o.Model ?? "no --model"}) on MRPC: our Trainer and Hugging Face's, taking turns");
+    report.RealModel = RealModelResult.Measure(o);
+    if (report.RealModel.Error is { } why) Console.WriteLine($"    not measured: {why}");
 }
 report.Run = run with { LoadAfter = Machine.LoadAverage(), WallSeconds = wall.Elapsed.TotalSeconds };
 
