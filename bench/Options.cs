@@ -76,7 +76,7 @@ public sealed record Options
                 _ => throw new ArgumentException($"unknown argument '{args[i]}' (see --help)"),
             };
         }
-        if (o.Parts.Any(c => !"abcdefgx".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdefgx', got '{o.Parts}'");
+        if (o.Parts.Any(c => !"abcdefgpx".Contains(c))) throw new ArgumentException($"--parts takes letters of 'abcdefgpx', got '{o.Parts}'");
         return o;
     }
 
@@ -86,6 +86,7 @@ public sealed record Options
           --parts abcdefg    a train step, b matmul ceiling, c MRPC epoch, d tokenizer, e memory, f LoRA vs full
                              fine-tuning, g the real model (--model) through our Trainer and HF's (default all);
                              x (opt-in): before/after of each optimisation in bench/NOTES.md
+                             p (opt-in): where a bert-base / MiniLM step's time goes, per phase, dropout on/off
           --rounds N         alternating ours/PyTorch runs per train-step figure (default 3)
           --epoch-runs N     runs of each MRPC epoch variant (default 3)
           --threads N        intra-op threads of both stacks (default OMP_NUM_THREADS, else the core count)

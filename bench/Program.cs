@@ -85,6 +85,13 @@ if (o.Runs('x'))
     report.Ablations.Add(AblationResult.Measure(BertShape.Tiny, o.Quick ? 5 : 30));
     report.Ablations.Add(AblationResult.Measure(BertShape.Base, o.Quick ? 1 : 3));
 }
+if (o.Runs('p'))
+{
+    Console.WriteLine("\np. Where a train step's time goes (batch 8 x 128; dropout on and off taking turns)");
+    foreach (var shape in new[] { BertShape.Base, StepProfileResult.MiniLM })
+        foreach (var bf16 in Machine.HasNativeBf16() ? new[] { false, true } : [false])
+            report.Profiles.Add(StepProfileResult.Measure(shape, bf16, o.Quick ? 1 : 3));
+}
 Mrpc? mrpc = o.Runs('c') || o.Runs('d') ? new Mrpc(o.Shared) : null;
 if (o.Runs('c'))
 {

@@ -27,6 +27,10 @@ public sealed record RealRun(string Stack, string Variant, int TrainExamples, in
     /// <summary>Training examples per second over the first epoch (its evaluation not included).</summary>
     public double ExamplesPerSecond => Epochs.Count > 0 ? TrainExamples / Epochs[0].Seconds : double.NaN;
 
+    /// <summary>Evaluation (prediction over dev, batch 8, with metrics) examples per second: the median over the
+    /// run's evaluations of each one's own runtime (HF: eval_runtime; ours the same).</summary>
+    public double EvalExamplesPerSecond => Evals.Count > 0 ? Figure.MedianOf(Evals.Select(e => EvalExamples / e.EvalSeconds).ToList()) : double.NaN;
+
     /// <summary>Seconds from the start of training to the end of the first evaluation reaching <paramref name="target"/>.</summary>
     public double? SecondsTo(double target) => Evals.FirstOrDefault(e => e.Accuracy >= target)?.Seconds;
 
