@@ -37,6 +37,8 @@ public sealed record Options
     public int RealEpochs { get; init; } = 3;
     /// <summary>Part g: rounds of ours / HF / ours fast, taking turns.</summary>
     public int RealRounds { get; init; } = 1;
+    /// <summary>Part p: only these "shape:precision" pairs (e.g. "base:bf16"), comma-separated; null for all.</summary>
+    public string? ProfileOnly { get; init; }
 
     public bool Runs(char part) => Parts.Contains(part);
 
@@ -72,6 +74,7 @@ public sealed record Options
                 "--target" => o with { Target = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--real-epochs" => o with { RealEpochs = Int() },
                 "--real-rounds" => o with { RealRounds = Int() },
+                "--profile-only" => o with { ProfileOnly = Value() },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"unknown argument '{args[i]}' (see --help)"),
             };
@@ -97,6 +100,7 @@ public sealed record Options
           --target X         part g: the dev accuracy a run stops at (default 0.80)
           --real-epochs N    part g: at most N epochs, the schedule's length (default 3)
           --real-rounds N    part g: rounds of ours / HF / ours fast, taking turns (default 1)
+          --profile-only L   part p: only these shape:precision pairs, e.g. base:bf16,minilm:fp32
         """;
 
     static int DefaultThreads() =>

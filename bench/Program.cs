@@ -90,7 +90,8 @@ if (o.Runs('p'))
     Console.WriteLine("\np. Where a train step's time goes (batch 8 x 128; dropout on and off taking turns)");
     foreach (var shape in new[] { BertShape.Base, StepProfileResult.MiniLM })
         foreach (var bf16 in Machine.HasNativeBf16() ? new[] { false, true } : [false])
-            report.Profiles.Add(StepProfileResult.Measure(shape, bf16, o.Quick ? 1 : 3));
+            if (o.ProfileOnly is null || o.ProfileOnly.Split(',').Contains($"{shape.Name}:{(bf16 ? "bf16" : "fp32")}"))
+                report.Profiles.Add(StepProfileResult.Measure(shape, bf16, o.Quick ? 1 : 3));
 }
 Mrpc? mrpc = o.Runs('c') || o.Runs('d') ? new Mrpc(o.Shared) : null;
 if (o.Runs('c'))
