@@ -57,6 +57,13 @@ public static class Machine
         return p.WorkingSet64 / (1024.0 * 1024.0);
     }
 
+    /// <summary>The process's peak resident set size (VmHWM of /proc/self/status, what Python's ru_maxrss reports), in MiB.</summary>
+    public static double PeakRssMiB()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+    }
+
     static double MemoryGiB()
     {
         var line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:")) : null;

@@ -37,6 +37,13 @@ if (o.Child == "memory")
     return 0;
 }
 
+if (o.Child == "real")
+{
+    var real = RealModelResult.MeasureHere(o, o.ChildVariant ?? RealModelResult.Same);
+    AtomicFile.WriteAllText(o.ChildOut!, JsonSerializer.Serialize(real));
+    return 0;
+}
+
 if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not "PASSIVE")
     Console.Error.WriteLine("warning: OMP_WAIT_POLICY is not PASSIVE: libgomp's spin-waiting makes 2-core timings 15-40x slower and noisy. Use bench/run.sh.");
 
@@ -78,6 +85,14 @@ if (o.Runs('x'))
     report.Ablations.Add(AblationResult.Measure(BertShape.Tiny, o.Quick ? 5 : 30));
     report.Ablations.Add(AblationResult.Measure(BertShape.Base, o.Quick ? 1 : 3));
 }
+if (o.Runs('p'))
+{
+    Console.WriteLine("\np. Where a train step's time goes (batch 8 x 128; dropout on and off taking turns)");
+    foreach (var shape in new[] { BertShape.Base, StepProfileResult.MiniLM })
+        foreach (var bf16 in Machine.HasNativeBf16() ? new[] { false, true } : [false])
+            if (o.ProfileOnly is null || o.ProfileOnly.Split(',').Contains($"{shape.Name}:{(bf16 ? "bf16" : "fp32")}"))
+                report.Profiles.Add(StepProfileResult.Measure(shape, bf16, o.Quick ? 1 : 3));
+}
 Mrpc? mrpc = o.Runs('c') || o.Runs('d') ? new Mrpc(o.Shared) : null;
 if (o.Runs('c'))
 {
@@ -100,6 +115,12 @@ if (o.Runs('f'))
     Console.WriteLine("\nf. LoRA against full fine-tuning: trainable parameters, AdamW state, step time (fp32)");
     foreach (var shape in new[] { BertShape.Tiny, BertShape.Base })
         report.Lora.Add(LoraCostResult.Measure(o, shape));
+}
+if (o.Runs('g'))
+{
+    Console.WriteLine($"\ng. The real model ({o.Model ?? "no --model"}) on MRPC: our Trainer and Hugging Face's, taking turns");
+    report.RealModel = RealModelResult.Measure(o);
+    if (report.RealModel.Error is { } why) Console.WriteLine($"    not measured: {why}");
 }
 report.Run = run with { LoadAfter = Machine.LoadAverage(), WallSeconds = wall.Elapsed.TotalSeconds };
 
