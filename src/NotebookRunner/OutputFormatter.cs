@@ -3,7 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Reflection;
 using System.Text;
-using Plotly.NET;
+using FineTuning.Charts;
+using FineTuning.Display;
 
 namespace FineTuning.NotebookRunner;
 
@@ -18,31 +19,18 @@ public sealed record FormattedValue(IReadOnlyDictionary<string, string> Data, st
 }
 
 /// <summary>
-/// Renders values as the Polyglot kernel shows them: strings and numbers as text; <c>HTML(...)</c> as HTML; Plotly.NET
-/// charts as a self-contained HTML chart (plotly.js embedded, no CDN); dictionaries and sequences as a table (with a
-/// text form for tests and terminals); anything else by its ToString().
+/// Renders values as the Polyglot kernel shows them: strings and numbers as text; <c>HTML(...)</c> as HTML; the
+/// library's charts (FineTuning.Charts) as a self-contained HTML chart (plotly.js embedded, no CDN) and its other
+/// objects as FineTuning.Interactive registers them in the kernel (FineTuning.Display.Repr); dictionaries and
+/// sequences as a table (with a text form for tests and terminals); anything else by its ToString().
 /// </summary>
 public static class OutputFormatter
 {
     const int MaxItems = 20;
 
-    static readonly Lazy<string> PlotlyJs = new(() =>
-    {
-        var assembly = typeof(GenericChart).Assembly;
-        var name = assembly.GetManifestResourceNames().Single(n => n.StartsWith("Plotly.NET.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal));
-        using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
-        return reader.ReadToEnd();
-    });
-
-    /// <summary>
-    /// A script that defines <c>window.Plotly</c> from the plotly.js Plotly.NET carries, unless it is already defined.
-    /// The UMD bundle is given undefined <c>define</c>/<c>module</c>/<c>exports</c> so that it sets the global even
-    /// where require.js is loaded (Jupyter).
-    /// </summary>
-    public static string PlotlyScript =>
-        "<script type=\"text/javascript\">if (typeof window.Plotly === 'undefined') { (function (define, module, exports) {\n"
-        + PlotlyJs.Value.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase)
-        + "\n}).call(window); }</script>\n";
+    /// <summary>A script that defines <c>window.Plotly</c> from the library's plotly.js unless it is defined, then
+    /// draws the charts that waited for it (<see cref="PlotlyJs.Script"/>).</summary>
+    public static string PlotlyScript => PlotlyJs.Script;
 
     /// <summary>Formats <paramref name="value"/>; <paramref name="mimeTypes"/> (as the kernel's display) keeps only those types.</summary>
     public static FormattedValue Format(object? value, IReadOnlyCollection<string>? mimeTypes = null)
@@ -74,9 +62,14 @@ public static class OutputFormatter
                 return Text("<null>");
             case HtmlString html:
                 return new FormattedValue(new Dictionary<string, string> { ["text/html"] = html.Value });
-            case GenericChart chart:
-                var fragment = GenericChart.toChartHTML(chart);
-                return new FormattedValue(new Dictionary<string, string> { ["text/html"] = PlotlyScript + fragment }, ExportHtml: fragment);
+            case Figure chart:
+                // Every chart carries plotly.js here (the runner runs many notebooks in one process); the export page
+                // carries it once.
+                var fragment = chart.ToHtml();
+                return new FormattedValue(new Dictionary<string, string> { ["text/html"] = PlotlyScript + fragment, ["text/plain"] = chart.Summary() },
+                    ExportHtml: fragment);
+            case not null when Repr.Html(value) is { } html:
+                return Both(Repr.PlainText(value) ?? "", html);
             case string s:
                 return Text(s);
             default:

@@ -8,9 +8,8 @@ namespace FineTuning.NotebookRunner;
 /// version other than the one it carries, is an error that says so.
 /// </summary>
 /// <remarks>
-/// Three names stand for what the runner does itself: <c>TorchSharp-cpu</c> and <c>TorchSharp-cuda-linux</c> (the
-/// kernel's TorchSharp with its native libtorch) are the runner's TorchSharp on its CPU libtorch, and
-/// <c>Plotly.NET.Interactive</c> (the kernel's chart formatter) is the runner's own chart rendering.
+/// Some names stand for what the runner does itself: <c>TorchSharp-cpu</c> and <c>TorchSharp-cuda-linux</c> (the
+/// kernel's TorchSharp with its native libtorch) are the runner's TorchSharp on its CPU libtorch.
 /// </remarks>
 public sealed class PackageCatalog
 {
@@ -23,13 +22,11 @@ public sealed class PackageCatalog
         ["TorchSharp-cpu"] = ("TorchSharp", "TorchSharp on the runner's CPU libtorch"),
         ["TorchSharp-cuda-linux"] = ("TorchSharp", "the runner has no CUDA: TorchSharp on its CPU libtorch"),
         ["TorchSharp-cuda-windows"] = ("TorchSharp", "the runner has no CUDA: TorchSharp on its CPU libtorch"),
-        ["Plotly.NET.Interactive"] = (null, "the runner renders Plotly.NET charts itself"),
     };
 
     /// <summary>The package whose version an alias with no package of its own must match.</summary>
     static readonly Dictionary<string, string> AliasVersionOf = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["Plotly.NET.Interactive"] = "Plotly.NET",
     };
 
     readonly Dictionary<string, Package> packages;

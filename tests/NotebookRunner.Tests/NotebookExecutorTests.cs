@@ -59,7 +59,7 @@ public class NotebookExecutorTests
     public async Task A_Compilation_Error_Names_The_Cell_And_The_Line()
     {
         using var folder = new TempFolder();
-        var path = Write(folder, "typo.ipynb", "var a = 1;", "#r \"nuget: Plotly.NET, 6.0.0\"\nvar b = a +;");
+        var path = Write(folder, "typo.ipynb", "var a = 1;", "#r \"nuget: Parquet.Net, 6.1.0\"\nvar b = a +;");
         var (result, _) = await Run(folder, path);
 
         Assert.False(result.Succeeded);
@@ -87,20 +87,20 @@ public class NotebookExecutorTests
     public async Task A_Carried_Package_In_Another_Version_Is_An_Error()
     {
         using var folder = new TempFolder();
-        var path = Write(folder, "version.ipynb", "#r \"nuget: Plotly.NET, 5.0.0\"");
+        var path = Write(folder, "version.ipynb", "#r \"nuget: Parquet.Net, 5.0.0\"");
         var (result, _) = await Run(folder, path);
 
         Assert.False(result.Succeeded);
-        Assert.Contains("carries Plotly.NET 6.0.0, not Plotly.NET 5.0.0", result.Failure!.Message);
+        Assert.Contains("carries Parquet.Net 6.1.0, not Parquet.Net 5.0.0", result.Failure!.Message);
     }
 
     [Fact]
     public async Task A_Package_Must_Be_Referenced_Before_Its_Types_Compile()
     {
-        // As in the kernel: the runner carries Plotly.NET, but a notebook sees it only after #r "nuget: ...".
+        // As in the kernel: the runner carries Parquet.Net, but a notebook sees it only after #r "nuget: ...".
         using var folder = new TempFolder();
-        var without = await Run(folder, Write(folder, "without.ipynb", "typeof(Plotly.NET.GenericChart).Name"));
-        var with = await Run(folder, Write(folder, "with.ipynb", "#r \"nuget: Plotly.NET, 6.0.0\"\ntypeof(Plotly.NET.GenericChart).Name"));
+        var without = await Run(folder, Write(folder, "without.ipynb", "typeof(Parquet.ParquetReader).Name"));
+        var with = await Run(folder, Write(folder, "with.ipynb", "#r \"nuget: Parquet.Net, 6.1.0\"\ntypeof(Parquet.ParquetReader).Name"));
 
         Assert.Equal("CompilationError", without.Result.Failure!.ErrorName);
         Assert.True(with.Result.Succeeded, with.Result.Failure?.Message);
@@ -175,8 +175,8 @@ public class NotebookExecutorTests
         using var folder = new TempFolder();
         var path = Write(folder, "chart.ipynb",
             "md:# A chart\nSome *markdown*.",
-            "#r \"nuget: Plotly.NET, 6.0.0\"\n#r \"nuget: Plotly.NET.CSharp, 0.14.0\"\n#r \"nuget: Plotly.NET.Interactive, 6.0.0\"\n" +
-            "Plotly.NET.CSharp.Chart.Column<int, string, string>(values: new[] { 1, 2 }, Keys: new[] { \"a\", \"b\" })",
+            "#r \"../../src/Helpers/bin/Debug/net10.0/FineTuning.dll\"\n" +
+            "FineTuning.Charts.Chart.Column(keys: new[] { \"a\", \"b\" }, values: new double[] { 1, 2 }, name: \"n\")",
             "new Dictionary<string, double> { [\"eval_accuracy\"] = 0.5, [\"eval_f1\"] = 0.25 }");
         var (result, executed) = await Run(folder, path);
 
@@ -195,7 +195,7 @@ public class NotebookExecutorTests
         Assert.Contains("<h1", html);
         Assert.Contains("<em>markdown</em>", html);
         Assert.Contains("Plotly.newPlot", html);
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "typeof window.Plotly"));   // plotly.js once per page
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "plotly.js v2"));   // plotly.js once per page
         Assert.DoesNotContain("<script src", html);
         Assert.Empty(Directory.GetFiles(folder.File("out"), "*.tmp"));
     }
