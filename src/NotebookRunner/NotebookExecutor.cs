@@ -38,6 +38,7 @@ public static class NotebookExecutor
 
         var notebookDirectory = Path.GetDirectoryName(Path.GetFullPath(notebookPath))!;
         var kernel = new NotebookKernel(catalog, console, notebookDirectory);
+        FineTuning.Charts.PlotlyJs.Reset();   // a new notebook (a new kernel in VS Code): its first chart carries plotly.js
         var notes = new List<string>();
         CellFailedException? failure = null;
         int run = 0;

@@ -63,11 +63,10 @@ public static class OutputFormatter
             case HtmlString html:
                 return new FormattedValue(new Dictionary<string, string> { ["text/html"] = html.Value });
             case Figure chart:
-                // Every chart carries plotly.js here (the runner runs many notebooks in one process); the export page
-                // carries it once.
-                var fragment = chart.ToHtml();
-                return new FormattedValue(new Dictionary<string, string> { ["text/html"] = PlotlyScript + fragment, ["text/plain"] = chart.Summary() },
-                    ExportHtml: fragment);
+                // As in the kernel: the notebook's first chart carries plotly.js (the executor resets per notebook); the
+                // export page carries it once in its head, so there each chart is the bare fragment.
+                return new FormattedValue(new Dictionary<string, string> { ["text/html"] = PlotlyJs.NotebookHtml(chart), ["text/plain"] = chart.Summary() },
+                    ExportHtml: chart.ToHtml());
             case not null when Repr.Html(value) is { } html:
                 return Both(Repr.PlainText(value) ?? "", html);
             case string s:

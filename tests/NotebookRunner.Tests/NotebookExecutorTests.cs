@@ -177,6 +177,7 @@ public class NotebookExecutorTests
             "md:# A chart\nSome *markdown*.",
             "#r \"../../src/Helpers/bin/Debug/net10.0/FineTuning.dll\"\n" +
             "FineTuning.Charts.Chart.Column(keys: new[] { \"a\", \"b\" }, values: new double[] { 1, 2 }, name: \"n\")",
+            "FineTuning.Charts.Chart.Line(x: new double[] { 1, 2 }, y: new double[] { 3, 4 }, name: \"loss\")",
             "new Dictionary<string, double> { [\"eval_accuracy\"] = 0.5, [\"eval_f1\"] = 0.25 }");
         var (result, executed) = await Run(folder, path);
 
@@ -187,7 +188,10 @@ public class NotebookExecutorTests
         Assert.Contains("window.Plotly", chart);          // plotly.js itself is embedded...
         Assert.True(chart.Length > 1_000_000, "plotly.js embedded");
         Assert.DoesNotContain("<script src", chart);      // ...not loaded from a CDN
-        var metrics = CodeCells(executed)[1]!["outputs"]![0]!["data"]!;
+        var second = (string)CodeCells(executed)[1]!["outputs"]![0]!["data"]!["text/html"]!;
+        Assert.Contains("Plotly.newPlot", second);
+        Assert.True(second.Length < 5_000, "the notebook's second chart uses the first one's plotly.js");
+        var metrics = CodeCells(executed)[2]!["outputs"]![0]!["data"]!;
         Assert.Equal("{ eval_accuracy: 0.5, eval_f1: 0.25 }", (string?)metrics["text/plain"]);
         Assert.Contains("<td>eval_f1</td>", (string?)metrics["text/html"]);
 
