@@ -173,12 +173,15 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         if (interrupt.IsCancellationRequested) return Interrupted("before training started: nothing was saved.");
 
         var interrupter = new InterruptCallback(interrupt);
+        var steps = new StepRecorder();   // every step's loss and learning rate, for the report (not the log history)
         var callbacks = new List<TrainerCallback>(extraCallbacks);
         if (!t.DisableTqdm) callbacks.Add(new ProgressCallback(error));
         callbacks.Add(new EvalTableCallback(output));
         callbacks.Add(interrupter);
+        callbacks.Add(steps);
         var trainer = new Trainer(model, t, train, eval, processingClass: tokenizer,
             computeMetrics: ComputeMetrics(data), callbacks: callbacks);
+        steps.Trainer = trainer;
 
         if (t.DoTrain)
         {
@@ -221,7 +224,7 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         }
 
         if (t.DoTrain || t.DoEval)
-            WriteReport(trainer, data, model.Config, new[] { ("train", train), ("validation", eval), ("validation_mismatched", evalMismatched),
+            WriteReport(trainer, steps.Steps, data, model.Config, new[] { ("train", train), ("validation", eval), ("validation_mismatched", evalMismatched),
                 ("test", test), ("test_mismatched", testMismatched) }.Where(x => x.Item2 is not null).Select(x => (x.Item1, x.Item2!.Count)));
         Logging.Info($"Done: the results are in {Path.GetFullPath(t.OutputDir)}");
         return 0;
@@ -437,7 +440,7 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
         Logging.Info($"Predictions for {rows} examples written to {path}");
     }
 
-    void WriteReport(Trainer trainer, RunData data, BertConfig config, IEnumerable<(string Split, int Count)> examples)
+    void WriteReport(Trainer trainer, IReadOnlyList<StepRecord> steps, RunData data, BertConfig config, IEnumerable<(string Split, int Count)> examples)
     {
         var settings = new List<(string, string)>
         {
@@ -457,7 +460,7 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
                 settings.Add((field.Name, t.CommandLineValue(field.Name)));
         var title = (data.TaskName ?? "own data") + " — " + a.ModelNameOrPath;
         var html = RunReport.Html(new ReportData(title, settings, results, trainer.State.LogHistory, lastEvaluation,
-            data.IsRegression ? [] : config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value).ToArray()));
+            data.IsRegression ? [] : config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value).ToArray()) { Steps = steps });
         Directory.CreateDirectory(t.OutputDir);
         var path = Path.Combine(t.OutputDir, RunReport.FileName);
         AtomicFile.WriteAllText(path, html);

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using FineTuning.Charts;
 using FineTuning.Evaluation;
-using Plotly.NET.CSharp;
-using GenericChart = Plotly.NET.GenericChart;
 
 namespace FineTuning.FineTune;
 
@@ -16,13 +15,17 @@ namespace FineTuning.FineTune;
 /// <param name="LabelNames">class names by id; empty for regression.</param>
 internal sealed record ReportData(string Title, IReadOnlyList<(string Name, string Value)> Settings,
     IReadOnlyList<(string Split, IReadOnlyDictionary<string, double> Metrics)> Results,
-    IReadOnlyList<IReadOnlyDictionary<string, double>> LogHistory, EvalPrediction? LastEvaluation, IReadOnlyList<string> LabelNames);
+    IReadOnlyList<IReadOnlyDictionary<string, double>> LogHistory, EvalPrediction? LastEvaluation, IReadOnlyList<string> LabelNames)
+{
+    /// <summary>Every optimizer step of this run (loss, learning rate): the report's curves, whatever logging_steps is.</summary>
+    public IReadOnlyList<StepRecord> Steps { get; init; } = [];
+}
 
 /// <summary>
-/// <c>report.html</c>: one self-contained page (plotly.js inlined from Plotly.NET, no CDN, so it opens offline and
-/// can be mailed) with the run's settings and results, and Plotly charts of the training loss, the learning rate,
-/// the evaluation metrics per epoch, and the confusion matrix of the last evaluation (or predicted vs true scores for
-/// regression).
+/// <c>report.html</c>: one self-contained page (plotly.js inlined once, no CDN, so it opens offline and can be mailed)
+/// with the run's settings and results, and charts (FineTuning.Charts, the same as the lessons') of the training loss
+/// and the learning rate at every step, the evaluation metrics per epoch, and the confusion matrix of the last
+/// evaluation (or predicted vs true scores for regression); every chart has a legend.
 /// </summary>
 internal static class RunReport
 {
@@ -36,7 +39,7 @@ internal static class RunReport
           .Append("body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:960px;color:#222}")
           .Append("table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}")
           .Append("td.n{text-align:right;font-variant-numeric:tabular-nums}h2{margin-top:1.6em}.muted{color:#777}")
-          .Append("</style>\n<script>").Append(PlotlyJs()).Append("</script>\n</head><body>\n");
+          .Append("</style>\n").Append(PlotlyJs.Script).Append("</head><body>\n");
         sb.Append("<h1>").Append(E(data.Title)).Append("</h1>\n");
         sb.Append("<p class=\"muted\">Written by finetune on ").Append(E(DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)))
           .Append(". Charts: plotly.js, included in this file.</p>\n");
@@ -58,23 +61,32 @@ internal static class RunReport
         // One evaluation per step: the final --do_eval of a trained model repeats the last one of training.
         var evals = data.LogHistory.Where(l => l.Keys.Any(k => k.StartsWith("eval_", StringComparison.Ordinal)))
             .GroupBy(l => l.TryGetValue("step", out var s) ? s : double.NaN).Select(g => g.Last()).ToList();
-        if (train.Count > 0 || evals.Any(e => e.ContainsKey("eval_loss")))
+        var evalLoss = evals.Where(e => e.ContainsKey("eval_loss") && e.ContainsKey("step")).ToList();
+        if (data.Steps.Count > 0 || train.Count > 0 || evalLoss.Count > 0)
         {
-            var lossCharts = new List<GenericChart>();
-            if (train.Count > 0) lossCharts.Add(Line(train, "step", "loss", "training loss"));
-            var evalLoss = evals.Where(e => e.ContainsKey("eval_loss") && e.ContainsKey("step")).ToList();
+            // Every step of this run (StepRecorder), the logged means (HF's log history: every logging_steps, and the
+            // steps before a resume) and the validation loss.
+            var lossCharts = new List<Figure>();
+            if (data.Steps.Count > 0)
+                lossCharts.Add(Chart.Line(data.Steps.Select(s => (double)s.Step), data.Steps.Select(s => s.Loss), "training loss (each step)", markers: data.Steps.Count <= 50));
+            if (train.Count > 0)
+                lossCharts.Add(Chart.Point(train.Select(e => At(e, "step")), train.Select(e => e["loss"]),
+                    data.Steps.Count > 0 ? "training loss (logged: mean since the last log)" : "training loss"));
             if (evalLoss.Count > 0) lossCharts.Add(Line(evalLoss, "step", "eval_loss", "validation loss"));
-            Chart(sb, "Loss", Plotly.NET.CSharp.Chart.Combine(lossCharts), "step", "loss");
+            Section(sb, "Loss", Chart.Combine(lossCharts), "step", "loss");
         }
-        if (train.Any(l => l.ContainsKey("learning_rate")))
-            Chart(sb, "Learning rate", Line(train.Where(l => l.ContainsKey("learning_rate")).ToList(), "step", "learning_rate", "learning rate"),
-                "step", "learning rate");
+        var loggedLr = train.Where(l => l.ContainsKey("learning_rate")).ToList();
+        if (data.Steps.Count > 0)
+            Section(sb, "Learning rate", Chart.Line(data.Steps.Select(s => (double)s.Step), data.Steps.Select(s => s.LearningRate), "learning rate (after each step)",
+                markers: data.Steps.Count <= 50), "step", "learning rate");
+        else if (loggedLr.Count > 0)
+            Section(sb, "Learning rate", Line(loggedLr, "step", "learning_rate", "learning rate"), "step", "learning rate");
 
         var perEpoch = evals.Where(e => e.ContainsKey("epoch")).ToList();
         var quality = perEpoch.SelectMany(e => e.Keys).Where(k => k.StartsWith("eval_", StringComparison.Ordinal) && IsQuality(k)).Distinct().ToList();
         if (perEpoch.Count > 0 && quality.Count > 0)
-            Chart(sb, "Evaluation metrics per epoch",
-                Plotly.NET.CSharp.Chart.Combine(quality.Select(k => Line(perEpoch.Where(e => e.ContainsKey(k)).ToList(), "epoch", k, k["eval_".Length..]))),
+            Section(sb, "Evaluation metrics per epoch",
+                Chart.Combine(quality.Select(k => Line(perEpoch.Where(e => e.ContainsKey(k)).ToList(), "epoch", k, k["eval_".Length..]))),
                 "epoch", "metric");
 
         if (data.LastEvaluation is { } p && p.Count > 0)
@@ -90,10 +102,10 @@ internal static class RunReport
     static bool IsQuality(string key) => key != "eval_loss" && !key.EndsWith("_runtime", StringComparison.Ordinal)
         && !key.EndsWith("_per_second", StringComparison.Ordinal) && !key.EndsWith("_samples", StringComparison.Ordinal);
 
-    static GenericChart Line(IReadOnlyList<IReadOnlyDictionary<string, double>> entries, string x, string y, string name) =>
-        Plotly.NET.CSharp.Chart.Line<double, double, string>(
-            x: entries.Select(e => e.TryGetValue(x, out var v) ? v : double.NaN).ToArray(),
-            y: entries.Select(e => e[y]).ToArray(), Name: name, ShowMarkers: entries.Count <= 50);
+    static Figure Line(IReadOnlyList<IReadOnlyDictionary<string, double>> entries, string x, string y, string name) =>
+        Chart.Line(entries.Select(e => At(e, x)), entries.Select(e => e[y]), name, markers: entries.Count <= 50);
+
+    static double At(IReadOnlyDictionary<string, double> entry, string key) => entry.TryGetValue(key, out var v) ? v : double.NaN;
 
     static void ConfusionMatrix(StringBuilder sb, EvalPrediction p, IReadOnlyList<string> names)
     {
@@ -105,12 +117,10 @@ internal static class RunReport
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] >= 0 && labels[i] < n) counts[labels[i]][predicted[i]]++;
         // Rows: true labels (top to bottom as listed); columns: predictions.
-        var chart = Plotly.NET.CSharp.Chart.Heatmap<int, string, string, string>(
-                zData: counts, X: names.ToArray(), Y: names.ToArray(), ShowScale: true, ReverseYAxis: true)
-            .WithXAxisStyle<int, string, string>(TitleText: "predicted")
-            .WithYAxisStyle<int, string, string>(TitleText: "true");
+        var chart = Chart.Heatmap(counts.Select(row => (IReadOnlyList<double>)row.Select(c => (double)c).ToArray()).ToArray(), names, names, "examples")
+            .WithXAxis("predicted").WithYAxis("true");
         sb.Append("<h2>Confusion matrix (last evaluation)</h2>\n");
-        sb.Append(ChartHtml(chart.WithSize(Width: Math.Max(420, 120 + 90 * n), Height: Math.Max(380, 100 + 80 * n))));
+        sb.Append(chart.WithSize(Math.Max(420, 120 + 90 * n), Math.Max(380, 100 + 80 * n)).ToHtml());
         sb.Append("<table><tr><th>true \\ predicted</th>");
         foreach (var name in names) sb.Append("<th>").Append(E(name)).Append("</th>");
         sb.Append("</tr>");
@@ -125,40 +135,13 @@ internal static class RunReport
 
     static void ScoresScatter(StringBuilder sb, EvalPrediction p)
     {
-        var chart = Plotly.NET.CSharp.Chart.Point<double, double, string>(x: p.LabelIds, y: p.Scores(), Name: "examples");
-        Chart(sb, "Predicted vs true score (last evaluation)", chart, "true", "predicted");
+        Section(sb, "Predicted vs true score (last evaluation)", Chart.Point(p.LabelIds!, p.Scores(), "examples"), "true", "predicted");
     }
 
-    static void Chart(StringBuilder sb, string title, GenericChart chart, string xTitle, string yTitle)
+    static void Section(StringBuilder sb, string title, Figure chart, string xTitle, string yTitle)
     {
         sb.Append("<h2>").Append(E(title)).Append("</h2>\n");
-        sb.Append(ChartHtml(chart.WithXAxisStyle<double, double, string>(TitleText: xTitle)
-            .WithYAxisStyle<double, double, string>(TitleText: yTitle).WithSize(Width: 900, Height: 420)));
-    }
-
-    /// <summary>Plotly.NET's div + script for one chart; "&lt;/" inside the script is written "&lt;\/" so that no text
-    /// from the data (a label name) can end the script element.</summary>
-    static string ChartHtml(GenericChart chart)
-    {
-        var html = GenericChart.toChartHTML(chart);
-        int open = html.IndexOf("<script", StringComparison.Ordinal), close = html.LastIndexOf("</script>", StringComparison.Ordinal);
-        if (open < 0 || close < open) return html + "\n";
-        int body = html.IndexOf('>', open) + 1;
-        return html[..body] + html[body..close].Replace("</", "<\\/", StringComparison.Ordinal) + html[close..] + "\n";
-    }
-
-    static string? plotlyJs;
-
-    /// <summary>plotly.js as Plotly.NET embeds it (its <c>PlotlyJSReference.Full</c>), so the page needs no network.</summary>
-    static string PlotlyJs()
-    {
-        if (plotlyJs is not null) return plotlyJs;
-        var assembly = typeof(GenericChart).Assembly;
-        var name = assembly.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith(".min.js", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException("Plotly.NET does not embed plotly.js (resource *.min.js not found)");
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream);
-        return plotlyJs = reader.ReadToEnd().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+        sb.Append(chart.WithXAxis(xTitle).WithYAxis(yTitle).WithSize(900, 420).ToHtml());
     }
 
     static string E(string s) => WebUtility.HtmlEncode(s);

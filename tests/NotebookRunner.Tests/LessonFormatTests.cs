@@ -65,11 +65,10 @@ public class LessonFormatTests
         var versions = props.Descendants("PackageVersion").ToDictionary(
             e => (string)e.Attribute("Include")!,
             e => Regex.Replace((string)e.Attribute("Version")!, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]), StringComparer.OrdinalIgnoreCase);
-        // Packages the notebooks take under another name (the kernel's TorchSharp bundles, Plotly's kernel extension).
+        // Packages the notebooks take under another name (the kernel's TorchSharp bundles).
         string Expected(string package) => package switch
         {
             "TorchSharp-cpu" or "TorchSharp-cuda-linux" or "TorchSharp-cuda-windows" => versions["TorchSharp"],
-            "Plotly.NET.Interactive" => versions["Plotly.NET"],
             _ => versions.TryGetValue(package, out var v) ? v : throw new Xunit.Sdk.XunitException($"{package} is not in Directory.Packages.props"),
         };
         var files = Directory.GetFiles(Path.Combine(Root(), "notebooks"), "*.ipynb").Append(Path.Combine(Root(), "notebooks", "setup.dib"));

@@ -23,6 +23,8 @@ public sealed record LoadingReport
     public IReadOnlyDictionary<string, string> RenamedKeys { get; init; } = new Dictionary<string, string>();
     /// <summary>Checkpoint entries that are not weights and are skipped silently (bert.embeddings.position_ids).</summary>
     public IReadOnlyList<string> IgnoredKeys { get; init; } = [];
+    /// <summary>Shapes of the missing keys (the model's) and of the unexpected keys (the checkpoint's), by key.</summary>
+    public IReadOnlyDictionary<string, long[]> Shapes { get; init; } = new Dictionary<string, long[]>();
     /// <summary>Every checkpoint weight that was copied into the model (model's key names).</summary>
     public IReadOnlyList<string> LoadedKeys { get; init; } = [];
 

@@ -85,12 +85,18 @@ internal static class PretrainedWeights
                                        : k;
 
         var unexpected = new List<string>();
+        var shapes = new Dictionary<string, long[]>();
         var mismatched = new List<MismatchedKey>();
         var toLoad = new List<(string ModelKey, string FileKey)>();
         foreach (var (fixedName, fileName) in ckptKeyOf)
         {
             var modelKey = ToModel(fixedName);
-            if (!expected.TryGetValue(modelKey, out var target)) { unexpected.Add(fixedName); continue; }
+            if (!expected.TryGetValue(modelKey, out var target))
+            {
+                unexpected.Add(fixedName);
+                shapes[fixedName] = checkpoint.Info(fileName).Shape;
+                continue;
+            }
             var fileShape = checkpoint.Info(fileName).Shape;
             if (!fileShape.SequenceEqual(target.shape)) { mismatched.Add(new MismatchedKey(fixedName, fileShape, target.shape)); continue; }
             toLoad.Add((modelKey, fileName));
@@ -116,7 +122,8 @@ internal static class PretrainedWeights
 
         var loaded = new HashSet<string>(toLoad.Select(t => t.ModelKey));
         var missingModelKeys = expected.Keys.Where(k => !loaded.Contains(k)).ToList();
-        var missing = missingModelKeys.Where(k => mismatched.All(m => ToModel(m.Key) != k)).Select(ToCheckpoint).ToList();
+        var missing = missingModelKeys.Where(k => mismatched.All(m => ToModel(m.Key) != k)).ToList();
+        foreach (var k in missing) shapes[ToCheckpoint(k)] = expected[k].shape;
 
         // HF's _init_weights on each module that owns a missing or mismatched weight, in the model's module order.
         var ownerNames = new HashSet<string>(missingModelKeys.Select(k => k[..Math.Max(0, k.LastIndexOf('.'))]));
@@ -127,7 +134,8 @@ internal static class PretrainedWeights
         {
             ModelPath = pathAsPassed,
             ModelClass = modelClass,
-            MissingKeys = missing,
+            MissingKeys = missing.Select(ToCheckpoint).ToList(),
+            Shapes = shapes,
             UnexpectedKeys = unexpected,
             MismatchedKeys = mismatched,
             RenamedKeys = renamed,

@@ -20,11 +20,14 @@ public sealed class BatchEncoding : IReadOnlyDictionary<string, IList>
     {
         foreach (var e in encodings)
         {
+            tokenOf ??= e.TokenOf;
             InputIds.Add(e.InputIds);
             TokenTypeIds.Add(e.TokenTypeIds);
             AttentionMask.Add(e.AttentionMask);
         }
     }
+
+    readonly Func<int, string>? tokenOf;
 
     public List<int[]> InputIds { get; } = [];
     public List<int[]> TokenTypeIds { get; } = [];
@@ -34,7 +37,11 @@ public sealed class BatchEncoding : IReadOnlyDictionary<string, IList>
     public int Examples => InputIds.Count;
 
     /// <summary>Example <paramref name="index"/> as an <see cref="Encoding"/>.</summary>
-    public Encoding this[int index] => new(InputIds[index], TokenTypeIds[index], AttentionMask[index]);
+    public Encoding this[int index] => new(InputIds[index], TokenTypeIds[index], AttentionMask[index]) { TokenOf = tokenOf };
+
+    /// <summary>HF <c>BatchEncoding.tokens(batch_index)</c>: the tokens of example <paramref name="batchIndex"/>; null when
+    /// the encodings were not made by a tokenizer.</summary>
+    public IReadOnlyList<string>? Tokens(int batchIndex = 0) => this[batchIndex].Tokens;
 
     /// <summary>The column named <paramref name="key"/> (a <c>List&lt;int[]&gt;</c>).</summary>
     public IList this[string key] =>

@@ -253,6 +253,9 @@ public sealed class BertTokenizer
 
     public int[] ConvertTokensToIds(IEnumerable<string> tokens) => tokens.Select(ConvertTokenToId).ToArray();
 
+    /// <summary>The token of one id (what <see cref="Encoding.Tokens"/> shows); the unknown token for an unknown id.</summary>
+    string TokenOf(int id) => Vocab.TryGetToken(id, out var t) ? t : UnkToken;
+
     /// <summary>The token of each id; the unknown token for an id no token maps to.</summary>
     public string[] ConvertIdsToTokens(int[] ids, bool skipSpecialTokens = false) =>
         ids.Where(id => !skipSpecialTokens || !specialIds.Contains(id))
@@ -407,7 +410,7 @@ public sealed class BertTokenizer
         }
         var mask = new int[inputIds.Length];
         Array.Fill(mask, 1);
-        return new Encoding(inputIds, typeIds, mask);
+        return new Encoding(inputIds, typeIds, mask) { TokenOf = TokenOf };
     }
 
     /// <summary>
@@ -457,6 +460,6 @@ public sealed class BertTokenizer
         e.TokenTypeIds.CopyTo(types, 0);
         e.AttentionMask.CopyTo(mask, 0);
         Array.Fill(ids, PadTokenId, e.Length, length - e.Length);
-        return new Encoding(ids, types, mask);
+        return new Encoding(ids, types, mask) { TokenOf = TokenOf };
     }
 }

@@ -5,4 +5,11 @@ public sealed record Encoding(int[] InputIds, int[] TokenTypeIds, int[] Attentio
 {
     /// <summary>Number of positions (padding included).</summary>
     public int Length => InputIds.Length;
+
+    /// <summary>HF fast tokenizers' <c>Encoding.tokens</c>: the token of each position (the vocabulary's string for each
+    /// input id, [CLS] and [PAD] included); null for an encoding not made by a tokenizer.</summary>
+    public IReadOnlyList<string>? Tokens => TokenOf is { } tokenOf ? Array.ConvertAll(InputIds, id => tokenOf(id)) : null;
+
+    /// <summary>The tokenizer's id → token lookup (kept instead of the strings: a mapped dataset holds many encodings).</summary>
+    internal Func<int, string>? TokenOf { get; init; }
 }

@@ -148,6 +148,10 @@ public class Trainer
     /// <summary>The learning-rate scheduler of the last <see cref="Train(string?)"/> (null before).</summary>
     public LrScheduler? LrScheduler { get; private set; }
 
+    /// <summary>The loss of the last optimizer step (mean over its accumulated batches), before any logging average:
+    /// finetune's report charts every step with it, whatever logging_steps is (NaN before the first step).</summary>
+    internal double LastStepLoss { get; private set; } = double.NaN;
+
     public void AddCallback(TrainerCallback callback) => callbacks.Add(callback ?? throw new ArgumentNullException(nameof(callback)));
     public bool RemoveCallback(TrainerCallback callback) => callbacks.Remove(callback);
 
@@ -224,6 +228,7 @@ public class Trainer
                 CallbackEvent(c => c.OnStepBegin(Args, State, Control));
                 // 1. forward + backward over the accumulated batches; 2. clip, AdamW step, schedule step, zero grads
                 double loss = OptimizerStep(train, updates[u]);
+                LastStepLoss = loss;
                 totalLoss += loss;
                 lossSinceLastLog += loss;
                 // 3. bookkeeping, then the callbacks decide what happens at this step

@@ -65,6 +65,38 @@ public class FineTuneProgramTests
         Assert.Matches("\"[a-z_]*_samples\": [0-9]+,?\n", text);
     }
 
+    /// <summary>The figures of a report.html (or any page of FineTuning.Charts' HTML): each chart's plotly.js JSON.</summary>
+    internal static List<System.Text.Json.Nodes.JsonObject> Figures(string html) =>
+        Regex.Matches(html, @"var figure = (\{.*\});\n").Select(m => (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(m.Groups[1].Value)!).ToList();
+
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public void A_three_step_run_reports_the_loss_and_the_learning_rate_of_every_step()
+    {
+        // logging_steps 500 (the default): HF's log history gets no training loss in 3 steps; the report still charts them.
+        using var dir = new TempFolder();
+        var output = dir.File("out");
+        var r = Run(CsvArgs(dir, output, "--do_train", "--max_steps", "3", "--warmup_steps", "1", "--disable_tqdm", "True"));
+        Assert.True(r.ExitCode == 0, r.Output + r.Error);
+
+        var history = Json(Path.Combine(output, "trainer_state.json")).GetProperty("log_history").EnumerateArray().ToList();
+        Assert.DoesNotContain(history, h => h.TryGetProperty("loss", out _));   // as HF writes it: nothing logged
+
+        var html = File.ReadAllText(Path.Combine(output, "report.html"));
+        var figures = Figures(html);
+        System.Text.Json.Nodes.JsonObject Trace(string name) =>
+            figures.SelectMany(f => f["data"]!.AsArray()).Select(t => t!.AsObject()).Single(t => (string?)t["name"] == name);
+        var loss = Trace("training loss (each step)");
+        var lr = Trace("learning rate (after each step)");
+        Assert.Equal([1.0, 2.0, 3.0], loss["x"]!.AsArray().Select(v => (double)v!));
+        Assert.Equal(3, loss["y"]!.AsArray().Count(v => v is not null && double.IsFinite((double)v)));
+        Assert.Equal([1.0, 2.0, 3.0], lr["x"]!.AsArray().Select(v => (double)v!));
+        // Warmup 1 step, then linear decay to 0 at step 3 (HF's LR after each step): 5e-5, 2.5e-5, 0.
+        Assert.Equal([5e-5, 2.5e-5, 0.0], lr["y"]!.AsArray().Select(v => (double)v!));
+        Assert.All(figures, f => Assert.True((bool)f["layout"]!["showlegend"]!, "a legend on every chart"));
+        Assert.All(figures, f => Assert.NotNull(f["layout"]!["xaxis"]!["title"]!["text"]));
+        Assert.Single(Regex.Matches(html, "plotly.js v2"));   // plotly.js once per page
+    }
+
     [FixtureFact("fixtures", "pretrained-tiny")]
     public void Own_csv_train_eval_predict_writes_every_output_file()
     {
