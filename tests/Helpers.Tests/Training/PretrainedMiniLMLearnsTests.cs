@@ -16,7 +16,7 @@ namespace FineTuning.Tests.Training;
 /// </summary>
 public sealed class PretrainedMiniLMLearnsTests(ImportedMiniLM imported, ITestOutputHelper log) : IClassFixture<ImportedMiniLM>
 {
-    const int TrainExamples = 384, BatchSize = 16; // 24 optimizer steps
+    const int TrainExamples = 1024, BatchSize = 16; // 64 optimizer steps
     const int EvalPerClass = 100;                  // 200 dev pairs, balanced: the majority baseline is 0.5
 
     /// <summary>The first <paramref name="perClass"/> rows of each label, in their order.</summary>
