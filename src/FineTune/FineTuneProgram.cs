@@ -260,7 +260,9 @@ internal sealed class FineTuneRun(ParsedCommandLine parsed, TextWriter output, T
     {
         if (!t.DoTrain || t.OverwriteOutputDir || !Directory.Exists(t.OutputDir)) return null;
         var last = TrainerCheckpoint.GetLastCheckpoint(t.OutputDir);
-        if (last is null && Directory.EnumerateFileSystemEntries(t.OutputDir).Any())
+        // The lock file an earlier Trainer left (it stays by design) does not make the folder "not empty": after a final
+        // save that failed (it leaves nothing), the same command must run again.
+        if (last is null && Directory.EnumerateFileSystemEntries(t.OutputDir).Any(e => Path.GetFileName(e) != OutputDirLock.FileName))
             throw new FineTuneException($"Output directory ({t.OutputDir}) already exists and is not empty. Use --overwrite_output_dir to overcome.");
         if (last is not null && t.ResumeFromCheckpoint is null)
             Logging.Info($"Checkpoint detected, resuming training at {last}. To avoid this behavior, change the `--output_dir` or add "

@@ -115,6 +115,24 @@ public class FineTuneReliabilityTests
         Assert.Contains(message, r.Error);
     }
 
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public void A_Full_Disk_At_The_Final_Save_Leaves_No_Model_Files_And_The_Same_Command_Runs_Again()
+    {
+        using var dir = new TempFolder();
+        var train = dir.Write("train.csv", "text,label\n" + Rows(16));
+        var dev = dir.Write("dev.csv", "text,label\n" + Rows(4));
+        var args = Args(dir, train, dev, "--do_train", "--max_steps", "1", "--save_strategy", "no");
+        Result r;
+        using (new FineTuning.Tests.Reliability.FailingDisk(p => p.Contains("/.saved-model.") && p.Contains("vocab"), afterBytes: 10))
+            r = Run(args);
+        Assert.Equal(1, r.ExitCode);
+        Assert.True(r.Error.Contains("Could not save the model to") && r.Error.Contains("Nothing of it was kept"), r.Error);
+        Assert.Equal([".trainer.lock"], Directory.GetFileSystemEntries(dir.File("out")).Select(Path.GetFileName));
+        r = Run(args); // used to be refused: "already exists and is not empty"
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(File.Exists(Path.Combine(dir.File("out"), "vocab.txt")));
+    }
+
     [Fact]
     public void Output_Dir_None_Is_Refused()
     {

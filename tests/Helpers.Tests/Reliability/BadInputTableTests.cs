@@ -28,6 +28,17 @@ public class BadInputTableTests
     /// <summary>One row: what is wrong (README wording), the exception type, and how to produce it in a folder.</summary>
     public sealed record BadInput(string Id, string Input, Type Exception, Action<string> Act);
 
+    /// <summary>The "error" of a row where nothing is wrong enough to stop: the input is handled and the user is told,
+    /// in the one warning the row's action logs (the table shows it).</summary>
+    public sealed class Warning;
+
+    /// <summary>The finetune command line's own files, as RunData reads them: <c>train.csv</c> and <c>dev.csv</c>.</summary>
+    static void FineTuneData(string dir, string train, string dev, string labelColumn = "label") =>
+        FineTuning.FineTune.RunData.Load(new FineTuning.FineTune.FineTuneArguments
+        {
+            TrainFile = Write(dir, "train.csv", train), ValidationFile = Write(dir, "dev.csv", dev), LabelColumn = labelColumn,
+        }, doTrain: true, doEval: true, doPredict: false);
+
     const string Mrpc = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA cat sat .\tThe cat sat .\n0\t3\t4\tIt rained .\tThe sun shone .\n";
     const string Vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\n";
 
@@ -206,6 +217,22 @@ public class BadInputTableTests
             d => Datasets.LoadDataset("parquet", dataFiles: new() { ["train"] = Write(d, "train.parquet", "text,label\n") })),
         new("D22", "Removing a column the dataset does not have", typeof(KeyNotFoundException),
             d => Glue(d, Mrpc)["train"].RemoveColumns("sentence")),
+        new("D23", "finetune's CSV: a label cell that is empty (it used to become id -1: libtorch's `Target -1 is out of bounds` after training)", typeof(DatasetFormatException),
+            d => FineTuneData(d, "text,label\ngood,pos\nbad,neg\n", "text,label\ngood,pos\nso-so,\n")),
+        new("D24", "finetune's JSON lines: a line without the label key", typeof(DatasetFormatException),
+            d => FineTuning.FineTune.RunData.Load(new FineTuning.FineTune.FineTuneArguments
+            {
+                TrainFile = Write(d, "train.jsonl", "{\"text\": \"good\", \"label\": \"pos\"}\n{\"text\": \"bad\"}\n"),
+            }, doTrain: true, doEval: false, doPredict: false)),
+        new("D25", "finetune's CSV: a regression label that is NaN or infinite", typeof(DatasetFormatException),
+            d => FineTuneData(d, "text,score\na,0.5\nb,Infinity\n", "text,score\na,1.5\n", labelColumn: "score")),
+        new("D26", "Parquet ClassLabel value out of range", typeof(DatasetFormatException),
+            d => Datasets.LoadDataset("parquet", dataFiles: new()
+            {
+                ["train"] = FineTuning.Tests.Data.DatasetLoadingTests.WriteMrpcParquet(Path.Combine(d, "train.parquet"), ["a", "b"], ["x", "y"], [1, 2], [0, 1], hfMetadata: true),
+            })),
+        new("D27", "STS-B score that is NaN", typeof(DatasetFormatException),
+            d => Glue(d, "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tg\tf\t2012\t0\ts\ts\tA .\tB .\tnan\n", "stsb")),
 
         // ---- tokenizer ----------------------------------------------------------------------------------------------
         new("T1", "Tokenizer folder that does not exist", typeof(CheckpointException), d => AutoTokenizer.FromPretrained(Path.Combine(d, "missing"))),
@@ -224,6 +251,12 @@ public class BadInputTableTests
         new("T12", "A special token the vocabulary lacks (`unk_token` `<unk>`)", typeof(CheckpointException),
             d => Tokenizer(d, config: "{\"unk_token\": \"<unk>\"}")),
         new("T13", "Pairs and texts of different lengths", typeof(ArgumentException), d => Tokenizer(d, config: "{}").Call(["a", "b"], ["c"])),
+        new("T14", "vocab.txt with more tokens than the model's `vocab_size` (it used to fail in the first forward pass)", typeof(ArgumentException),
+            d => new Trainer(TinyTraining.Model(), Args(d), processingClass: Tokenizer(d, vocab: Vocab + string.Concat(Enumerable.Range(0, 20).Select(i => $"w{i}\n"))))),
+        new("T15", "vocab.txt saved with a byte-order mark", typeof(Warning),
+            d => { WriteBytes(d, "vocab.txt", [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Vocab)]); Tokenizer(d, vocab: null, config: "{}"); }),
+        new("T16", "Truncating to fewer places than the special tokens (`maxLength: 2` for a pair)", typeof(ArgumentOutOfRangeException),
+            d => Tokenizer(d, config: "{}").Call(["the cat"], ["the cat"], maxLength: 2, truncation: true)),
 
         // ---- model files --------------------------------------------------------------------------------------------
         new("M1", "Model folder that does not exist", typeof(CheckpointException),
@@ -310,6 +343,24 @@ public class BadInputTableTests
                              TinyTraining.MarkerTask(8, seed: 1).RemoveColumns("label")).Train()),
         new("C11", "An eval strategy without an eval dataset", typeof(ArgumentException),
             d => new Trainer(TinyTraining.Model(), Args(d) with { EvalStrategy = IntervalStrategy.Epoch }, TinyTraining.MarkerTask(8, seed: 1))),
+        new("C12", "trainer_state.json with a negative `global_step`", typeof(CheckpointException),
+            d => { var c = Checkpoint(d); var p = Path.Combine(c, "trainer_state.json"); File.WriteAllText(p, File.ReadAllText(p).Replace("\"global_step\": 2", "\"global_step\": -2")); Resume(d); }),
+        new("C13", "The disk fills up while the final model is saved (`SaveModel`)", typeof(TrainingException),
+            d =>
+            {
+                var trainer = new Trainer(TinyTraining.Model(), TinyTraining.Args(Path.Combine(d, "out")), processingClass: Tokenizer(d));
+                using var disk = new FailingDisk(p => p.Contains("/.saved-model.") && p.Contains("vocab"), afterBytes: 10);
+                ThenCheck(() => trainer.SaveModel(), () => Assert.Empty(Directory.GetFiles(Path.Combine(d, "out"), "*.safetensors")));
+            }),
+        new("C14", "Training data with a label of -1 (a missing label) or past the classes", typeof(ArgumentException),
+            d => new Trainer(TinyTraining.Model(), TinyTraining.Args(Path.Combine(d, "out")) with { MaxSteps = 1 },
+                             TinyTraining.MarkerTask(8, seed: 1).Map(_ => new Dictionary<string, System.Collections.IList> { ["label"] = new List<long> { 0, 1, 0, -1, 1, 0, 1, 0 } }, batched: true, batchSize: 0)).Train()),
+        new("C15", "Running a finished run again (`max_steps` mid-epoch, resumed)", typeof(Warning),
+            d => { var args = TinyTraining.Args(Path.Combine(d, "out")) with { MaxSteps = 3, SaveStrategy = SaveStrategy.Steps, SaveSteps = 3 };
+                   TinyTrainer(args.OutputDir, args).Train(); TinyTrainer(args.OutputDir, args).Train(resumeFromCheckpoint: true); }),
+        new("C16", "A stale checkpoint of another run in OutputDir, with `SaveTotalLimit`", typeof(Warning),
+            d => { Directory.CreateDirectory(Path.Combine(d, "out", "checkpoint-7"));
+                   TinyTrainer(Path.Combine(d, "out"), TinyTraining.Args(Path.Combine(d, "out")) with { MaxSteps = 2, SaveStrategy = SaveStrategy.Steps, SaveSteps = 1, SaveTotalLimit = 1 }).Train(); }),
 
         // ---- the Hub ------------------------------------------------------------------------------------------------------
         new("H1", "Hub id that is not a valid repository id (`bert base uncased`)", typeof(CheckpointException),
@@ -373,6 +424,17 @@ public class BadInputTableTests
             d => FromEnvironment(d, ("HF_ENDPOINT", "huggingface.co"))),
         new("H19", "`HF_HUB_DOWNLOAD_TIMEOUT` that is not a number of seconds", typeof(ArgumentException),
             d => FromEnvironment(d, ("HF_HUB_DOWNLOAD_TIMEOUT", "ten"))),
+        new("H20", "Hub `X-Linked-Size` larger than the file the CDN serves (416 at its end; it used to download forever)", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { repo.ClaimedSizes["model.safetensors"] = 1_000_000_000_000_000; FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s); })),
+        new("H21", "A server that trickles bytes (100 every 20 ms) without closing", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => { hub.TrickleNext("/cdn/", 100, TimeSpan.FromMilliseconds(20)); FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s with { DownloadStallTimeout = TimeSpan.FromSeconds(1) }); })),
+        new("H22", "`HF_ENDPOINT` with a user and password, Hub unreachable (the password is never shown)", typeof(LocalEntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => { hub.Stop(); FileDownload.HfHubDownload(HubModel, "config.json", settings: s with { Endpoint = $"http://user:secret@127.0.0.1:{hub.Port}" }); })),
+        new("H23", "A token with a non-ASCII character", typeof(HubException),
+            d => OnHub(d, (hub, repo, s) => FileDownload.HfHubDownload(HubModel, "config.json", settings: s with { Token = "hf_abc\u00e9" }))),
+        new("H24", "A Hub that answers too slowly (every retry times out)", typeof(LocalEntryNotFoundException),
+            d => OnHub(d, (hub, repo, s) => { hub.StallNext("/resolve/", TimeSpan.FromSeconds(3), times: 100, method: "HEAD");
+                FileDownload.HfHubDownload(HubModel, "config.json", settings: s with { EtagTimeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1 }); })),
 
         // ---- arguments ---------------------------------------------------------------------------------------------------
         new("A1", "A negative learning rate", typeof(ArgumentException), d => (Args(d) with { LearningRate = -1e-5 }).Validate()),
@@ -420,8 +482,9 @@ public class BadInputTableTests
     static (Type Type, string Message) Run(BadInput row)
     {
         using var dir = new TempFolder();
-        var level = Logging.Verbosity;
-        Logging.Verbosity = LogLevel.Error;
+        var (level, writer) = (Logging.Verbosity, Logging.Writer);
+        var warnings = new StringWriter();
+        (Logging.Verbosity, Logging.Writer) = (row.Exception == typeof(Warning) ? LogLevel.Warning : LogLevel.Error, warnings);
         try
         {
             row.Act(dir.Path);
@@ -432,7 +495,13 @@ public class BadInputTableTests
         }
         finally
         {
-            Logging.Verbosity = level;
+            (Logging.Verbosity, Logging.Writer) = (level, writer);
+        }
+        if (row.Exception == typeof(Warning) && warnings.ToString().Trim() is { Length: > 0 } logged)
+        {
+            var lines = logged.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.Length != 1) throw new Xunit.Sdk.XunitException($"{row.Id} ({row.Input}) logged {lines.Length} warnings, not one:\n{logged}");
+            return (typeof(Warning), Normalize(lines[0], dir.Path));
         }
         throw new Xunit.Sdk.XunitException($"{row.Id} ({row.Input}) raised nothing");
     }
@@ -445,6 +514,7 @@ public class BadInputTableTests
         message = Regex.Replace(message, "[0-9a-f]{32}", "<guid>");
         message = Regex.Replace(message, @"process \d+ on [^,]+, since [0-9: -]+ UTC", "process <pid> on <host>, since <time> UTC");
         message = Regex.Replace(message, @"http://127\.0\.0\.1:\d+", "<hub>");
+        message = Regex.Replace(message, @"@127\.0\.0\.1:\d+", "@<host>");
         message = Regex.Replace(message, @"more than the [0-9.,]+ [GT]iB of memory", "more than the <memory> of memory");
         return message.Replace("\r", "").Replace("\n", " ↵ ").Replace("\t", "");
     }
