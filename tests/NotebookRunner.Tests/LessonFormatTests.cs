@@ -57,6 +57,32 @@ public class LessonFormatTests
         Assert.True(cells.Count(c => (string?)c!["cell_type"] == "markdown") * 2 >= code.Count, "markdown explains the steps");
     }
 
+    [Theory]
+    [MemberData(nameof(Lessons))]
+    public async Task The_Knobs_Cell_Refuses_A_Task_Other_Than_Mrpc_By_Name(string lesson)
+    {
+        // The lessons' code is written for MRPC (two text columns, 2 labels): FT_TASK is not offered for other tasks,
+        // and a value other than mrpc stops the first cell with what to use instead, not a KeyNotFoundException later.
+        var knobs = string.Concat(Load(lesson)["cells"]!.AsArray().First(c => (string?)c!["cell_type"] == "code")!["source"]!.AsArray().Select(l => (string?)l));
+        using var folder = new FineTuning.Tests.TempFolder();
+        var before = Environment.GetEnvironmentVariable("FT_TASK");
+        try
+        {
+            Environment.SetEnvironmentVariable("FT_TASK", "sst2");
+            var (refused, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs.ipynb", knobs), html: false);
+            Assert.NotNull(refused.Failure);
+            Assert.Contains("FT_TASK=sst2: the lessons are written for GLUE MRPC (sentence pairs, 2 labels) and run only on it; "
+                + "for SST-2, MNLI or your own data use finetune (README: Your own data).", refused.Failure!.Message);
+            Environment.SetEnvironmentVariable("FT_TASK", "mrpc");
+            var (accepted, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs-mrpc.ipynb", knobs), html: false);
+            Assert.Null(accepted.Failure);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("FT_TASK", before);
+        }
+    }
+
     [Fact]
     public void Pinned_Packages_Match_Directory_Packages_Props()
     {

@@ -24,7 +24,11 @@ internal static class PretrainedSource
         if (Directory.Exists(nameOrPath)) return null;
         if (File.Exists(nameOrPath)) throw new CheckpointException(nameOrPath, $"is a file, not a {what}");
         if (HubRepo.Validate(nameOrPath) is { } problem)
-            throw new CheckpointException(nameOrPath, $"{what} not found{PathDisplay.FullPathNote(nameOrPath)}, and not a Hub model id either ({problem})");
+        {
+            // Written as a path (a separator, or "." / "~" first): say which absolute path was tried; "bert base uncased" is not one.
+            bool pathLike = nameOrPath.IndexOfAny(['/', '\\']) >= 0 || nameOrPath.StartsWith('.') || nameOrPath.StartsWith('~');
+            throw new CheckpointException(nameOrPath, $"{what} not found{(pathLike ? PathDisplay.FullPathNote(nameOrPath) : "")}, and not a Hub model id either ({problem})");
+        }
         return new HubSnapshot(new HubRepo(nameOrPath), revision ?? "main", HubSettings.Resolve(settings));
     }
 

@@ -147,8 +147,9 @@ public class FineTuneProgramTests
             Assert.Contains($"<h2>{section}</h2>", html);
         Assert.Equal(4, Regex.Matches(html, @"Plotly\.newPlot\('").Count);
 
-        // The console: the CPU estimate, the evaluation table during training, HF's metrics tables, the progress bar.
-        Assert.Contains("Training on the CPU: 4 optimizer steps of 8 examples", r.Output);
+        // The console: the evaluation table during training, HF's metrics tables, the progress bar; no CPU estimate, as
+        // 4 steps are over by the time steps 2-4 are measured.
+        Assert.DoesNotContain("Training on the CPU", r.Output);
         Assert.Contains("Training Loss | Validation Loss |   Accuracy", r.Output);
         Assert.Contains("***** train metrics *****", r.Output);
         Assert.Contains("***** eval metrics *****", r.Output);
@@ -383,24 +384,40 @@ public class FineTuneProgramTests
         throw new InvalidOperationException("Helpers.sln not found above " + AppContext.BaseDirectory);
     }
 
-    [FixtureFact("fixtures", "pretrained-tiny")]
-    public async Task On_data_samples_with_a_redirected_console_the_output_is_plain_text_said_once()
+    /// <summary>finetune's arguments in the README's "Your own data" command (the bash block between its markers).</summary>
+    internal static List<string> ReadmeOwnDataArguments()
     {
-        // The README's own-data command on data/support-tickets, as a child process whose stdout and stderr are pipes
-        // (Console.IsOutputRedirected): no terminal control codes, each message once, a CPU estimate from measured steps.
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var section = Regex.Match(readme, "<!-- your-own-data:start.*?-->(.*?)<!-- your-own-data:end -->", RegexOptions.Singleline);
+        Assert.True(section.Success, "README.md: the your-own-data markers are missing");
+        var command = Regex.Match(section.Groups[1].Value, "```bash\n(.*?)```", RegexOptions.Singleline).Groups[1].Value.Replace("\\\n", " ");
+        var run = command.Split('\n').Single(l => l.StartsWith("dotnet run -c Release --project src/FineTune -- ", StringComparison.Ordinal));
+        return run["dotnet run -c Release --project src/FineTune -- ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+
+    [FixtureFact("fixtures", "pretrained-tiny")]
+    public async Task The_readme_own_data_command_runs_on_data_samples_and_a_redirected_console_stays_plain()
+    {
+        // The README's own-data command on data/support-tickets, from the repository's folder, as a child process whose
+        // stdout and stderr are pipes (Console.IsOutputRedirected): no terminal control codes, each message once, a CPU
+        // estimate from measured steps. Two changes: the fixture model (all-MiniLM-L6-v2 needs the Hub or its
+        // embedded copy; tests are offline), and a temporary output folder.
+        var args = ReadmeOwnDataArguments();
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2", args[args.IndexOf("--model_name_or_path") + 1]);
+        args[args.IndexOf("--model_name_or_path") + 1] = Model;
         using var dir = new TempFolder();
-        var data = Path.Combine(RepositoryRoot(), "data", "support-tickets");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "finetune.dll"), "--model_name_or_path", Model,
-                     "--train_file", Path.Combine(data, "train.csv"), "--validation_file", Path.Combine(data, "dev.csv"),
-                     "--test_file", Path.Combine(data, "test.csv"), "--do_train", "--do_eval", "--do_predict", "--max_steps", "12",
-                     "--eval_strategy", "steps", "--eval_steps", "4", "--save_strategy", "no", "--output_dir", dir.File("out")])
-            start.ArgumentList.Add(arg);
+        args[args.IndexOf("--output_dir") + 1] = dir.File("out");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot(),
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "finetune.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await process.WaitForExitAsync(timeout.Token);
         var (output, error) = (await stdout, await stderr);
         Assert.True(process.ExitCode == 0, output + error);
@@ -408,10 +425,14 @@ public class FineTuneProgramTests
         Assert.DoesNotContain('\u001b', all);                     // no terminal escape codes
         Assert.DoesNotContain('\r', all.Replace(Environment.NewLine, "\n"));
         Assert.Single(Regex.Matches(output, "The following columns in the .* have been ignored: text\\."));  // once per run
-        Assert.Single(Regex.Matches(error, @"100%\|#+\| 12/12 \["));   // the final progress line once
-        Assert.DoesNotMatch(@"\d{4,}\.\d\dit/s", error);               // no rate from one batch over microseconds
-        Assert.Matches(@"Training on the CPU: steps 2–4 took [0-9.]+ s each \(measured\), so the 8 steps left take about \d+ s", output);
+        Assert.Single(Regex.Matches(error, @"100%\|#+\| 114/114 \["));  // the final progress line once (3 epochs of 38 steps)
+        Assert.DoesNotMatch(@"\d{4,}\.\d\dit/s", error);                // no rate from one batch over microseconds
+        Assert.Matches(@"Training on the CPU: steps 2–4 took [0-9.]+ s each \(measured\), so the 110 steps left take about \d+ (s|min), "
+            + "plus about \\d+ (s|min) for 4 evaluations\\.", output);
         Assert.Contains("Task: classification into 3 labels (billing, delivery, product); text column(s): text", output);
-        Assert.Equal(60, File.ReadAllLines(Path.Combine(dir.File("out"), "predict_results_None.txt")).Length - 1);
+        Assert.Contains("pad_to_max_length False", output);
+        Assert.Equal(61, File.ReadAllLines(Path.Combine(dir.File("out"), "predict_results_None.txt")).Length);   // header + 60
+        Assert.True(File.Exists(Path.Combine(dir.File("out"), "report.html")));
+        Assert.False(File.Exists(Path.Combine(dir.File("out"), ".trainer.lock")));   // the lock goes when the run ends
     }
 }
