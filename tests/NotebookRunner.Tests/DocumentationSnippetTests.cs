@@ -9,7 +9,7 @@ namespace FineTuning.NotebookRunner.Tests;
 /// Every C# snippet of README.md and docs/*.md compiles against the library. A document's snippets are compiled in
 /// order as one session, the way a reader (or a notebook) takes them: a snippet may use what an earlier one declared
 /// (<c>model</c>, <c>tokenizer</c>, <c>args</c>). They are compiled as C# script submissions with the lessons' globals
-/// (<c>display</c>, <c>HTML</c>: a snippet meant for a notebook uses them), and are not run. A failure names the file
+/// (<c>display</c>, <c>HTML</c>, with the kernel's signatures: a snippet meant for a notebook uses them), and are not run. A failure names the file
 /// and the line.
 /// </summary>
 /// <remarks>A block fenced <c>```csharp fragment</c> is not compiled: a piece of a larger program that cannot stand on
@@ -52,11 +52,35 @@ public class DocumentationSnippetTests
         return snippets;
     }
 
+    /// <summary>
+    /// The framework, the library and TorchSharp, with the kernel's default imports. A snippet meant for a notebook
+    /// may call the kernel's <c>display(...)</c> and <c>HTML(...)</c>: <see cref="NotebookGlobals"/> declares them with
+    /// the kernel's signatures, so such a snippet compiles here as it does in the kernel.
+    /// </summary>
     static readonly Lazy<ScriptOptions> Options = new(() => ScriptOptions.Default
-        .WithReferences(PackageCatalog.ForCurrentProcess().FrameworkAssemblies.Select(p => MetadataReference.CreateFromFile(p)))
-        .AddReferences(typeof(KernelGlobals).Assembly, typeof(FineTuning.Models.AutoModelForSequenceClassification).Assembly,
+        .WithReferences(((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Select(p => MetadataReference.CreateFromFile(p)))
+        .AddReferences(typeof(NotebookGlobals).Assembly, typeof(FineTuning.Models.AutoModelForSequenceClassification).Assembly,
                        typeof(TorchSharp.torch).Assembly)
-        .WithImports(NotebookKernel.DefaultImports));
+        .WithImports("System", "System.Text", "System.Collections", "System.Collections.Generic", "System.Threading.Tasks", "System.Linq"));
+
+    /// <summary>What a cell of the C# kernel can call without a using (its <c>Kernel</c> statics), for compiling only.</summary>
+    public class NotebookGlobals
+    {
+        /// <summary>The kernel's <c>display(value, mimeTypes)</c>: an output, and a handle to update it.</summary>
+        public DisplayedValue display(object? value, params string[] mimeTypes) => throw new NotSupportedException("compiled, not run");
+
+        /// <summary>The kernel's <c>HTML(string)</c>.</summary>
+        public object HTML(string content) => throw new NotSupportedException("compiled, not run");
+    }
+
+    /// <summary>The kernel's handle from <c>display(...)</c>.</summary>
+    public sealed class DisplayedValue
+    {
+        /// <summary>Replaces the displayed output.</summary>
+        public void Update(object? value) => throw new NotSupportedException("compiled, not run");
+    }
 
     /// <summary>The compile errors of <paramref name="document"/>'s snippets, as "file:line: CS0000: message".</summary>
     internal static List<string> CompileErrors(string document, string markdown)
@@ -65,7 +89,7 @@ public class DocumentationSnippetTests
         Script? session = null;
         foreach (var snippet in Snippets(markdown).Where(s => !s.Fragment))
         {
-            var script = session is null ? CSharpScript.Create(snippet.Code, Options.Value, typeof(KernelGlobals)) : session.ContinueWith(snippet.Code, Options.Value);
+            var script = session is null ? CSharpScript.Create(snippet.Code, Options.Value, typeof(NotebookGlobals)) : session.ContinueWith(snippet.Code, Options.Value);
             var failed = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
             foreach (var d in failed)
                 errors.Add($"{document}:{snippet.Line + d.Location.GetLineSpan().StartLinePosition.Line}: {d.Id}: {d.GetMessage()}");

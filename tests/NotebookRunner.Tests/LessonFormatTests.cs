@@ -69,12 +69,12 @@ public class LessonFormatTests
         try
         {
             Environment.SetEnvironmentVariable("FT_TASK", "sst2");
-            var (refused, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs.ipynb", knobs), html: false);
+            var (refused, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs.ipynb", knobs), RunOptions.Default with { Html = false });
             Assert.NotNull(refused.Failure);
             Assert.Contains("FT_TASK=sst2: the lessons are written for GLUE MRPC (sentence pairs, 2 labels) and run only on it; "
                 + "for SST-2, MNLI or your own data use finetune (README: Your own data).", refused.Failure!.Message);
             Environment.SetEnvironmentVariable("FT_TASK", "mrpc");
-            var (accepted, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs-mrpc.ipynb", knobs), html: false);
+            var (accepted, _) = await InlineNotebook.Run(folder, InlineNotebook.Write(folder, "knobs-mrpc.ipynb", knobs), RunOptions.Default with { Html = false });
             Assert.Null(accepted.Failure);
         }
         finally
