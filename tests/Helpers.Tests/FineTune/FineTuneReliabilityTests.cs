@@ -127,7 +127,7 @@ public class FineTuneReliabilityTests
             r = Run(args);
         Assert.Equal(1, r.ExitCode);
         Assert.True(r.Error.Contains("Could not save the model to") && r.Error.Contains("Nothing of it was kept"), r.Error);
-        Assert.Equal([".trainer.lock"], Directory.GetFileSystemEntries(dir.File("out")).Select(Path.GetFileName));
+        Assert.Empty(Directory.GetFileSystemEntries(dir.File("out")));   // no model file, and the lock file goes with the lock
         r = Run(args); // used to be refused: "already exists and is not empty"
         Assert.True(r.ExitCode == 0, r.Error);
         Assert.True(File.Exists(Path.Combine(dir.File("out"), "vocab.txt")));
