@@ -427,7 +427,9 @@ public class BadInputTableTests
         new("H20", "Hub `X-Linked-Size` larger than the file the CDN serves (416 at its end; it used to download forever)", typeof(HubException),
             d => OnHub(d, (hub, repo, s) => { repo.ClaimedSizes["model.safetensors"] = 1_000_000_000_000_000; FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s); })),
         new("H21", "A server that trickles bytes (100 every 20 ms) without closing", typeof(HubException),
-            d => OnHub(d, (hub, repo, s) => { hub.TrickleNext("/cdn/", 100, TimeSpan.FromMilliseconds(20)); FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s with { DownloadStallTimeout = TimeSpan.FromSeconds(1) }); })),
+            // 128 KiB at <= 100 bytes per >= 20 ms takes >= 26 s: the 1 s stall window ends first whatever the machine's load.
+            d => OnHub(d, (hub, repo, s) => { hub.TrickleNext("/cdn/", 100, TimeSpan.FromMilliseconds(20)); FileDownload.HfHubDownload(HubModel, "model.safetensors", settings: s with { DownloadStallTimeout = TimeSpan.FromSeconds(1) }); },
+                       weights: false, extra: new() { ["model.safetensors"] = new byte[128 << 10] })),
         new("H22", "`HF_ENDPOINT` with a user and password, Hub unreachable (the password is never shown)", typeof(LocalEntryNotFoundException),
             d => OnHub(d, (hub, repo, s) => { hub.Stop(); FileDownload.HfHubDownload(HubModel, "config.json", settings: s with { Endpoint = $"http://user:secret@127.0.0.1:{hub.Port}" }); })),
         new("H23", "A token with a non-ASCII character", typeof(HubException),
