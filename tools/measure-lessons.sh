@@ -23,7 +23,8 @@ times="$out/times.tsv"
 status=0
 if ! $report_only; then
 : >"$times"
-printf 'started=%q\nload_before=%q\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out/run-info"
+printf 'started=%q\nload_before=%q\ncommit=%q\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- notebooks src || echo ' (with uncommitted changes)')" >"$out/run-info"
 for notebook in notebooks/0*.ipynb; do
   name=$(basename "$notebook" .ipynb)
   echo "== $name"
@@ -52,16 +53,20 @@ tmp="$(mktemp "notebooks/.RESULTS.md.XXXXXX")"
   echo
   echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
        "GPU: $( [ -e /dev/nvidiactl ] || [ -e /dev/nvidia0 ] && echo yes || echo none)"
-  echo "- date: $started; commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- notebooks src || echo ' (with uncommitted changes)')"
+  echo "- date: $started; commit $commit"
   echo "- load average (1, 5, 15 min) before: $load_before; after: $load_after (other jobs on the machine slow every lesson)"
   echo
   echo "| lesson | exit | wall (s) | CPU user (s) | CPU sys (s) |"
   echo "|---|---|---|---|---|"
   awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5; w += $3; u += $4; s += $5 }
-              END { printf "| **all** | | **%.0f** (%.1f min) | %.0f | %.0f |\n", w, w / 60, u, s }' "$times"
+              $4 == "?" || $5 == "?" { unknown = 1 }
+              END { if (unknown) printf "| **all** | | **%.0f** (%.1f min) | ? | ? |\n", w, w / 60
+                    else printf "| **all** | | **%.0f** (%.1f min) | %.0f | %.0f |\n", w, w / 60, u, s }' "$times"
   echo
   echo "Wall time includes each kernel's start and package loads; CPU time is the runner's and the kernel's together."
   echo
+  # A run made another way (a subset of the lessons, a knob set on purpose) says so in notes.md beside its notebooks.
+  if [ -f "$out/notes.md" ]; then cat "$out/notes.md"; echo; fi
   echo "## Figures the lessons quote"
   echo
   python3 tools/extract-lesson-results.py "$out"
