@@ -31,10 +31,10 @@ public class RunPlanTests
         }
         else
         {
-            // The CPU profile: all-MiniLM-L6-v2, 1 epoch; 07 and 08 on 800 training pairs (their own knobs cells).
+            // The CPU profile: all-MiniLM-L6-v2, 1.5 epochs (07 and 08: 1 epoch on 800 training pairs) (their own knobs cells).
             Assert.Contains("Model: sentence-transformers/all-MiniLM-L6-v2 (the lessons' CPU default)", plan);
             Assert.Contains("Data: MRPC from the Hugging Face Hub (the lessons' CPU default); every training pair, every validation pair", plan);
-            Assert.Contains("Profile: CPU (FT_DEVICE=auto, no NVIDIA GPU visible), batch 8, 1 epochs per training run", plan);
+            Assert.Contains("Profile: CPU (FT_DEVICE=auto, no NVIDIA GPU visible), batch 8, 1.5 epochs per training run", plan);
             Assert.Matches(@"Roughly: \d+ training runs, [\d,]+ steps in all; at about 0.8 s per all-MiniLM-L6-v2 step on 2 CPU cores that is \d+ minutes", plan);
         }
     }
@@ -44,7 +44,7 @@ public class RunPlanTests
     {
         var plan = Describe(new() { ["FT_DEVICE"] = "cpu" });
         Assert.Contains("Model: sentence-transformers/all-MiniLM-L6-v2 (the lessons' CPU default)", plan);
-        Assert.Contains("batch 8, 1 epochs per training run", plan);
+        Assert.Contains("batch 8, 1.5 epochs per training run", plan);
     }
 
     [FixtureFact("fixtures", "pretrained-tiny")]
