@@ -17,6 +17,9 @@ public static partial class RunPlan
     /// <summary>bench/LATEST.md: a bert-base training step (batch 8, fp32, 2 cores) took about 2.5 s.</summary>
     const double BertBaseCpuSecondsPerStep = 2.5;
 
+    /// <summary>Issue 15: one epoch of MRPC (459 steps, batch 8) with all-MiniLM-L6-v2 took about 6 minutes on 2 cores.</summary>
+    const double MiniLmCpuSecondsPerStep = 0.8;
+
     /// <summary>CI's configuration (tiny fixture model, 64 training pairs, 2 epochs): the 9 lessons took 7.4 min in the
     /// real kernel on 2 cores shared with other builds (load average near 38), kernel starts and package loads
     /// included (measured for issue 16); a quiet machine is faster.</summary>
@@ -28,9 +31,12 @@ public static partial class RunPlan
     /// <summary>The lines to print (no trailing newline).</summary>
     public static IReadOnlyList<string> Describe(KernelTool tool, IReadOnlyList<string> notebooks, Func<string, string?> environment)
     {
-        var defaults = LessonDefaults(notebooks);
+        // The knobs cells' own test (setup.dib's): an NVIDIA device file and FT_DEVICE not cpu picks the GPU profile.
+        var gpu = OperatingSystem.IsLinux() && (File.Exists("/dev/nvidiactl") || File.Exists("/dev/nvidia0"));
+        var gpuProfile = gpu && environment("FT_DEVICE") is not "cpu";
+        var defaults = LessonDefaults(notebooks, gpuProfile);
         string Value(string name, string fallback) => environment(name) is { Length: > 0 } v ? v : defaults.GetValueOrDefault(name, fallback);
-        string Source(string name) => environment(name) is { Length: > 0 } ? $"{name} is set" : "the lessons' default";
+        string Source(string name) => environment(name) is { Length: > 0 } ? $"{name} is set" : gpuProfile ? "the lessons' default" : "the lessons' CPU default";
 
         var model = Value("FT_MODEL", "bert-base-uncased");
         var dataDir = Value("FT_DATA_DIR", "");
@@ -44,7 +50,6 @@ public static partial class RunPlan
         int Int(string name, int fallback) => int.TryParse(Value(name, ""), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
         double Double(string name, double fallback) => double.TryParse(Value(name, ""), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : fallback;
 
-        var gpu = OperatingSystem.IsLinux() && (File.Exists("/dev/nvidiactl") || File.Exists("/dev/nvidia0"));
         var onGpu = device == "cuda" || device == "auto" && gpu;
         var lines = new List<string>
         {
@@ -60,8 +65,12 @@ public static partial class RunPlan
 
         var hidden = LocalHiddenSize(model);
         var runs = notebooks.Sum(n => TrainingRuns(n));
-        var stepsPerRun = maxSteps > 0 ? maxSteps
-            : (int)Math.Ceiling(Math.Ceiling((maxTrain > 0 ? Math.Min(maxTrain, MrpcTrainPairs) : MrpcTrainPairs) / (double)batch) * epochs);
+        int Steps(int pairs) => maxSteps > 0 ? maxSteps
+            : (int)Math.Ceiling(Math.Ceiling((pairs > 0 ? Math.Min(pairs, MrpcTrainPairs) : MrpcTrainPairs) / (double)batch) * epochs);
+        var stepsPerRun = Steps(maxTrain);
+        // Each notebook's own training-pairs default (the CPU profile trains 07 and 08 on a subset), unless FT_* sets it.
+        var totalSteps = notebooks.Sum(n => TrainingRuns(n) * Steps(environment("FT_MAX_TRAIN_SAMPLES") is { Length: > 0 } ? maxTrain
+            : int.TryParse(LessonDefaults([n], gpuProfile).GetValueOrDefault("FT_MAX_TRAIN_SAMPLES", "0"), out var own) ? own : 0));
         if (hidden is > 0 and <= 256 && !onGpu)
             lines.Add($"Roughly: a few minutes (a small model, hidden size {hidden}: the 9 lessons with it took at most " +
                       $"{SmallModelLessonsMinutes:F0} min on 2 busy cores).");
@@ -69,6 +78,12 @@ public static partial class RunPlan
             lines.Add("Roughly: minutes (no training run in these notebooks; the kernel and its packages load once per notebook).");
         else if (onGpu)
             lines.Add($"Roughly: {runs} training runs of about {stepsPerRun:N0} steps each; on a GPU this is minutes per run (not measured here).");
+        else if (model.EndsWith("all-MiniLM-L6-v2", StringComparison.Ordinal))
+        {
+            var minutes = totalSteps * MiniLmCpuSecondsPerStep / 60;
+            lines.Add($"Roughly: {runs} training runs, {totalSteps:N0} steps in all; at about {MiniLmCpuSecondsPerStep} s per all-MiniLM-L6-v2 " +
+                      $"step on 2 CPU cores that is {minutes:F0} minutes of training, plus the kernels' starts (notebooks/RESULTS.md has a measured run).");
+        }
         else
         {
             var hours = runs * stepsPerRun * BertBaseCpuSecondsPerStep / 3600;
@@ -79,16 +94,21 @@ public static partial class RunPlan
         return lines;
     }
 
-    /// <summary>Each FT_* knob's fallback in the lessons' knobs cells (<c>Knob("FT_MODEL", "bert-base-uncased")</c>).</summary>
-    static Dictionary<string, string> LessonDefaults(IEnumerable<string> notebooks)
+    /// <summary>Each FT_* knob's fallback in the lessons' knobs cells (<c>Knob("FT_MODEL", "bert-base-uncased")</c>). A knob
+    /// with a GPU and a CPU default is written <c>gpuMachine ? Knob("FT_X", gpu) : Knob("FT_X", cpu)</c>: the first
+    /// fallback is the GPU profile's, the last the CPU profile's. The first notebook that names a knob decides.</summary>
+    static Dictionary<string, string> LessonDefaults(IEnumerable<string> notebooks, bool gpuProfile)
     {
         var defaults = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var path in notebooks)
         {
             try
             {
+                var own = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (Match m in KnobPattern().Matches(File.ReadAllText(path).Replace("\\\"", "\"")))
-                    defaults.TryAdd(m.Groups["name"].Value, m.Groups["fallback"].Value);
+                    if (!gpuProfile || !own.ContainsKey(m.Groups["name"].Value))
+                        own[m.Groups["name"].Value] = m.Groups["fallback"].Value;
+                foreach (var (name, fallback) in own) defaults.TryAdd(name, fallback);
             }
             catch (IOException) { }
         }

@@ -23,11 +23,28 @@ public class RunPlanTests
     {
         var plan = Describe([]);
         Assert.StartsWith("Kernel: .NET Interactive 1.0.712001", plan);
-        Assert.Contains("Model: bert-base-uncased (the lessons' default)", plan);
-        Assert.Contains("Data: MRPC from the Hugging Face Hub (the lessons' default); every training pair, every validation pair", plan);
-        Assert.Contains("batch 8, 3 epochs per training run", plan);
-        if (!File.Exists("/dev/nvidiactl") && !File.Exists("/dev/nvidia0"))
-            Assert.Matches(@"Roughly: \d+ training runs of about 1,377 steps each; .* that is [\d.]+ hours of training", plan);
+        if (File.Exists("/dev/nvidiactl") || File.Exists("/dev/nvidia0"))
+        {
+            Assert.Contains("Model: bert-base-uncased (the lessons' default)", plan);
+            Assert.Contains("Data: MRPC from the Hugging Face Hub (the lessons' default); every training pair, every validation pair", plan);
+            Assert.Contains("batch 8, 3 epochs per training run", plan);
+        }
+        else
+        {
+            // The CPU profile: all-MiniLM-L6-v2, 1.5 epochs (07 and 08: 1 epoch on 800 training pairs) (their own knobs cells).
+            Assert.Contains("Model: sentence-transformers/all-MiniLM-L6-v2 (the lessons' CPU default)", plan);
+            Assert.Contains("Data: MRPC from the Hugging Face Hub (the lessons' CPU default); every training pair, every validation pair", plan);
+            Assert.Contains("Profile: CPU (FT_DEVICE=auto, no NVIDIA GPU visible), batch 8, 1.5 epochs per training run", plan);
+            Assert.Matches(@"Roughly: \d+ training runs, [\d,]+ steps in all; at about 0.8 s per all-MiniLM-L6-v2 step on 2 CPU cores that is \d+ minutes", plan);
+        }
+    }
+
+    [Fact]
+    public void With_FT_DEVICE_Cpu_The_Lessons_CPU_Profile_Is_Described()
+    {
+        var plan = Describe(new() { ["FT_DEVICE"] = "cpu" });
+        Assert.Contains("Model: sentence-transformers/all-MiniLM-L6-v2 (the lessons' CPU default)", plan);
+        Assert.Contains("batch 8, 1.5 epochs per training run", plan);
     }
 
     [FixtureFact("fixtures", "pretrained-tiny")]
